@@ -1,0 +1,290 @@
+package landscape
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// AdminUser is the name of each cluster's administrator (group system:masters).
+const AdminUser = "admin"
+
+// User is a token-authenticated identity of a cluster.
+type User struct {
+	Name   string
+	Groups []string
+}
+
+// ClusterOptions configure one cluster.
+type ClusterOptions struct {
+	// ServiceCIDRs overrides the service ranges. Default: a range of its own,
+	// 10.(96+n).0.0/16 for the n-th cluster, and fd00:10:(96+n)::/112 with DualStack.
+	ServiceCIDRs []string
+	// DualStack gives the cluster an IPv6 service range as well.
+	DualStack bool
+	// Users are extra identities, besides the admin.
+	Users []User
+	// NoControllerManager skips kube-controller-manager (no namespace deletion, no
+	// garbage collection) for clusters that do not need it.
+	NoControllerManager bool
+}
+
+// Cluster is one running control plane.
+type Cluster struct {
+	Name           string
+	Dir            string
+	Host           string
+	ServiceCIDRs   []string
+	KubeconfigPath string
+	// Config is the admin's client configuration.
+	Config *rest.Config
+
+	Etcd              *Etcd
+	APIServer         *Process
+	ControllerManager *Process
+
+	caPEM  []byte
+	tokens map[string]string
+}
+
+// controllers are the kube-controller-manager controllers a control plane without
+// nodes needs for namespaces, garbage collection and service accounts.
+var controllers = strings.Join([]string{
+	"namespace-controller",
+	"garbage-collector-controller",
+	"serviceaccount-controller",
+	"serviceaccount-token-controller",
+	"endpointslice-controller",
+	"root-ca-certificate-publisher-controller",
+	"service-cidr-controller",
+	"validatingadmissionpolicy-status-controller",
+}, ",")
+
+// StartCluster starts a cluster and waits until its API server is ready.
+func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterOptions) (*Cluster, error) {
+	start := time.Now()
+	l.mu.Lock()
+	if _, dup := l.clusters[name]; dup {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("cluster %s already exists", name)
+	}
+	n := l.nextCIDR
+	l.nextCIDR++
+	l.mu.Unlock()
+
+	dir := filepath.Join(l.dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	cidrs := opts.ServiceCIDRs
+	if len(cidrs) == 0 {
+		cidrs = []string{fmt.Sprintf("10.%d.0.0/16", 96+n)}
+		if opts.DualStack {
+			cidrs = append(cidrs, fmt.Sprintf("fd00:10:%d::/112", 96+n))
+		}
+	}
+	c := &Cluster{Name: name, Dir: dir, ServiceCIDRs: cidrs, tokens: map[string]string{}}
+
+	var etcd *Etcd
+	var err error
+	if l.opts.SharedEtcd {
+		etcd, err = l.sharedEtcd(ctx)
+	} else {
+		etcd, err = l.StartEtcd(ctx, name+"-etcd")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starting etcd of cluster %s: %w", name, err)
+	}
+	c.Etcd = etcd
+
+	p, err := writePKI(dir)
+	if err != nil {
+		return nil, fmt.Errorf("writing certificates of cluster %s: %w", name, err)
+	}
+	c.caPEM = p.CAPEM
+	var tokenFile strings.Builder
+	users := append([]User{{Name: AdminUser, Groups: []string{"system:masters"}}}, opts.Users...)
+	for _, u := range users {
+		tok, err := randomToken()
+		if err != nil {
+			return nil, err
+		}
+		c.tokens[u.Name] = tok
+		fmt.Fprintf(&tokenFile, "%s,%s,%s,%q\n", tok, u.Name, u.Name, strings.Join(u.Groups, ","))
+	}
+	tokenPath := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokenPath, []byte(tokenFile.String()), 0o600); err != nil {
+		return nil, err
+	}
+
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	c.Host = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+	apiserver, err := l.Binary("kube-apiserver")
+	if err != nil {
+		return nil, err
+	}
+	c.APIServer, err = l.Start(dir, "kube-apiserver", apiserver,
+		"--etcd-servers", etcd.Endpoint,
+		"--etcd-prefix", "/registry/"+name,
+		"--bind-address", "127.0.0.1",
+		"--advertise-address", "127.0.0.1",
+		"--secure-port", fmt.Sprint(ports[0]),
+		"--tls-cert-file", p.CertPath,
+		"--tls-private-key-file", p.KeyPath,
+		"--service-account-key-file", p.SAKeyPath,
+		"--service-account-signing-key-file", p.SAKeyPath,
+		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+		"--token-auth-file", tokenPath,
+		"--authorization-mode", "RBAC",
+		"--service-cluster-ip-range", strings.Join(cidrs, ","),
+		"--allow-privileged",
+		"--profiling=false",
+		"--v", "1",
+	)
+	if err != nil {
+		return nil, err
+	}
+	c.Config = c.configFor(AdminUser)
+	c.KubeconfigPath = filepath.Join(dir, "kubeconfig")
+	if err := c.WriteKubeconfig(c.KubeconfigPath, AdminUser); err != nil {
+		return nil, err
+	}
+	if err := c.WaitReady(ctx); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+
+	if !opts.NoControllerManager {
+		kcm, err := l.Binary("kube-controller-manager")
+		if err != nil {
+			return nil, err
+		}
+		c.ControllerManager, err = l.Start(dir, "kube-controller-manager", kcm,
+			"--kubeconfig", c.KubeconfigPath,
+			"--authentication-kubeconfig", c.KubeconfigPath,
+			"--authorization-kubeconfig", c.KubeconfigPath,
+			"--leader-elect=false",
+			"--controllers", controllers,
+			"--service-account-private-key-file", p.SAKeyPath,
+			"--root-ca-file", p.CAPath,
+			"--bind-address", "127.0.0.1",
+			"--secure-port", fmt.Sprint(ports[1]),
+			"--v", "1",
+		)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.waitHealthz(ctx, c.ControllerManager, fmt.Sprintf("https://127.0.0.1:%d/healthz", ports[1])); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
+
+	l.mu.Lock()
+	l.clusters[name] = c
+	l.mu.Unlock()
+	l.opts.Logf("cluster %s ready in %s at %s (services %s)", name, time.Since(start).Round(100*time.Millisecond), c.Host, strings.Join(cidrs, ","))
+	return c, nil
+}
+
+// WaitReady polls the API server's /readyz until it answers ok.
+func (c *Cluster) WaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	return c.APIServer.WaitFor(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil {
+			return err
+		}
+		if string(body) != "ok" {
+			return fmt.Errorf("readyz: %s", body)
+		}
+		return nil
+	})
+}
+
+func (c *Cluster) waitHealthz(ctx context.Context, p *Process, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// The controller manager serves a self-signed certificate of its own.
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback health probe
+	return p.WaitFor(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("healthz: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// UserConfig is the client configuration of one of the cluster's users.
+func (c *Cluster) UserConfig(user string) (*rest.Config, error) {
+	if _, ok := c.tokens[user]; !ok {
+		return nil, fmt.Errorf("cluster %s has no user %s", c.Name, user)
+	}
+	return c.configFor(user), nil
+}
+
+func (c *Cluster) configFor(user string) *rest.Config {
+	return &rest.Config{
+		Host:            c.Host,
+		BearerToken:     c.tokens[user],
+		TLSClientConfig: rest.TLSClientConfig{CAData: c.caPEM},
+		QPS:             100,
+		Burst:           200,
+	}
+}
+
+// Kubeconfig renders a kubeconfig for user.
+func (c *Cluster) Kubeconfig(user string) ([]byte, error) {
+	tok, ok := c.tokens[user]
+	if !ok {
+		return nil, fmt.Errorf("cluster %s has no user %s", c.Name, user)
+	}
+	cfg := clientcmdapi.Config{
+		Clusters:       map[string]*clientcmdapi.Cluster{c.Name: {Server: c.Host, CertificateAuthorityData: c.caPEM}},
+		AuthInfos:      map[string]*clientcmdapi.AuthInfo{user: {Token: tok}},
+		Contexts:       map[string]*clientcmdapi.Context{c.Name: {Cluster: c.Name, AuthInfo: user}},
+		CurrentContext: c.Name,
+	}
+	return clientcmd.Write(cfg)
+}
+
+// WriteKubeconfig writes a kubeconfig for user to path.
+func (c *Cluster) WriteKubeconfig(path, user string) error {
+	b, err := c.Kubeconfig(user)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}

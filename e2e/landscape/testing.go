@@ -1,0 +1,44 @@
+package landscape
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// ForTest starts an empty landscape for t and stops it when t ends. Data and logs are
+// removed when t passes and kept, with their location logged, when it fails. Set
+// VCDNS_E2E_DIR to keep them somewhere else than the system temporary folder.
+func ForTest(t testing.TB, opts Options) *Landscape {
+	t.Helper()
+	if opts.Dir == "" {
+		base := os.Getenv("VCDNS_E2E_DIR")
+		if base != "" {
+			if err := os.MkdirAll(base, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dir, err := os.MkdirTemp(base, "vcdns-"+regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")+"-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Dir = dir
+	}
+	if opts.Logf == nil {
+		opts.Logf = t.Logf
+	}
+	l, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		l.Stop()
+		if t.Failed() {
+			t.Logf("landscape data and logs kept in %s", l.Dir())
+			return
+		}
+		_ = os.RemoveAll(filepath.Clean(l.Dir()))
+	})
+	return l
+}
