@@ -29,6 +29,16 @@ tools: $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager ## Build
 $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/controller-gen:
 	@hack/build-tool.sh $(notdir $@)
 
+##@ CoreDNS (COREDNS_VERSION in hack/versions.env, patched with coredns-patch/)
+
+.PHONY: coredns
+coredns: ## Build bin/coredns (the pinned release plus coredns-patch/) and bin/coredns-upstream.
+	@hack/build-coredns.sh
+
+.PHONY: coredns-test
+coredns-test: ## Run CoreDNS's own tests of the kubernetes plugin in the patched tree.
+	@hack/build-coredns.sh test
+
 ##@ Development
 
 .PHONY: build
@@ -48,7 +58,7 @@ verify: ## Fail when go.mod/go.sum or generated files are stale.
 ##@ Tests
 
 .PHONY: test
-test: tools build lint verify ## Run every test that must pass: unit, integration and end to end.
+test: tools coredns coredns-test build lint verify ## Run every test that must pass: unit, integration and end to end.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
 .PHONY: bench

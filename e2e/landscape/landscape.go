@@ -98,6 +98,11 @@ func (l *Landscape) Binary(name string) (string, error) {
 // Start starts a server whose log goes to dir/<name>.log and which the landscape stops
 // with everything else.
 func (l *Landscape) Start(dir, name, path string, args ...string) (*Process, error) {
+	return l.StartEnv(dir, name, path, nil, args...)
+}
+
+// StartEnv is Start with env (KEY=value) added to the environment the server inherits.
+func (l *Landscape) StartEnv(dir, name, path string, env []string, args ...string) (*Process, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
@@ -106,7 +111,7 @@ func (l *Landscape) Start(dir, name, path string, args ...string) (*Process, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p, err := StartProcess(dir, name, path, args...)
+	p, err := StartProcessEnv(dir, name, path, env, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,8 @@ type Process struct {
 	Path    string
 	Args    []string
 	LogPath string
+	// Env holds variables (KEY=value) added to the environment the process inherits.
+	Env []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -30,7 +32,13 @@ type Process struct {
 
 // StartProcess starts path with args, writing its output to dir/<name>.log.
 func StartProcess(dir, name, path string, args ...string) (*Process, error) {
-	p := &Process{Name: name, Path: path, Args: args, LogPath: filepath.Join(dir, name+".log")}
+	return StartProcessEnv(dir, name, path, nil, args...)
+}
+
+// StartProcessEnv is StartProcess with env (KEY=value) added to the environment the
+// process inherits.
+func StartProcessEnv(dir, name, path string, env []string, args ...string) (*Process, error) {
+	p := &Process{Name: name, Path: path, Args: args, Env: env, LogPath: filepath.Join(dir, name+".log")}
 	if err := p.start(); err != nil {
 		return nil, err
 	}
@@ -44,6 +52,9 @@ func (p *Process) start() error {
 	}
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if len(p.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	// A process group of its own, so that Stop reaches everything it forks; Pdeathsig,
 	// so that nothing outlives a test binary that is killed or times out.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
