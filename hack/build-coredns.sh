@@ -7,7 +7,7 @@
 #   bin/coredns-upstream  the same release, unpatched, for comparisons
 #
 # The source is copied from the module cache into bin/.build/, made writable, patched
-# with `patch -p1` and built there with its own go.mod and go.sum. A binary is reused
+# (git apply -p1) and built there with its own go.mod and go.sum. A binary is reused
 # until its stamp in bin/.stamp/ changes: the version, plus the sha256 of the patch for
 # bin/coredns.
 #
@@ -41,6 +41,13 @@ source_dir() {
   echo "$dir"
 }
 
+# apply_patch TREE PATCH applies a unified diff (-p1) without fuzz. git apply outside
+# of any repository (the ceiling keeps it from finding ours) works where patch(1) is
+# not installed.
+apply_patch() {
+  GIT_CEILING_DIRECTORIES="$(dirname "$1")" git -C "$1" apply -p1 "$2"
+}
+
 # prepare TREE [PATCHED]: a fresh writable copy of the release, patched if asked. The
 # tree records what it holds in .vcdns-stamp, so an unchanged tree is reused.
 prepare() {
@@ -56,7 +63,7 @@ prepare() {
     local p
     for p in "${patches[@]}"; do
       log "applying $(basename "$p")"
-      (cd "$tree" && patch -p1 --forward --fuzz=0 --no-backup-if-mismatch --quiet) < "$p"
+      apply_patch "$tree" "$p"
     done
   fi
   echo "$stamp" > "$tree/.vcdns-stamp"

@@ -32,7 +32,9 @@ case "${1:-diff}" in
     fi
     cp -R "$src" "$work"
     chmod -R u+w "$work"
-    [ -s "$patch_file" ] && (cd "$work" && patch -p1 --forward --fuzz=0 --no-backup-if-mismatch --quiet) < "$patch_file"
+    if [ -s "$patch_file" ]; then
+      GIT_CEILING_DIRECTORIES="$(dirname "$work")" git -C "$work" apply -p1 "$patch_file"
+    fi
     echo "$work"
     ;;
   diff)
