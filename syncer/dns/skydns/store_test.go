@@ -16,7 +16,6 @@ import (
 	"github.com/vcdns/vcdns/syncer/dns/records"
 )
 
-
 func startEtcd(t *testing.T) *clientv3.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
