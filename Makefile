@@ -42,8 +42,9 @@ coredns-test: ## Run CoreDNS's own tests of the kubernetes plugin in the patched
 ##@ Development
 
 .PHONY: build
-build: ## Build the vcdns binaries into bin/.
+build: ## Build the vcdns binaries into bin/ (bin/syncer).
 	$(GO) build ./...
+	$(GO) build -o $(BIN)/syncer ./cmd/syncer
 
 .PHONY: lint
 lint: ## Check formatting (gofmt) and run go vet.
@@ -51,9 +52,23 @@ lint: ## Check formatting (gofmt) and run go vet.
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+.PHONY: generate
+generate: $(BIN)/controller-gen ## Generate deepcopy code, CRDs (config/crd/bases) and RBAC (config/rbac/generated).
+	$(call controller-gen,syncer/api/v1alpha1,config/crd/bases,config/rbac/generated)
+
+# controller-gen writes deepcopy code into $(1), CRDs into $(2) and RBAC into $(3).
+controller-gen = $(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./syncer/api/... output:object:dir=$(1) && \
+	$(BIN)/controller-gen crd paths=./syncer/api/... output:crd:dir=$(2) && \
+	$(BIN)/controller-gen rbac:roleName=vcdns-syncer paths=./syncer/... paths=./cmd/... output:rbac:dir=$(3)
+
 .PHONY: verify
-verify: ## Fail when go.mod/go.sum or generated files are stale.
+verify: $(BIN)/controller-gen ## Fail when go.mod/go.sum or generated files are stale.
 	$(GO) mod tidy -diff
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(call controller-gen,$$tmp/api,$$tmp/crd,$$tmp/rbac) && \
+	  diff -u syncer/api/v1alpha1/zz_generated.deepcopy.go $$tmp/api/zz_generated.deepcopy.go && \
+	  diff -ru config/crd/bases $$tmp/crd && diff -ru config/rbac/generated $$tmp/rbac || \
+	  { echo "generated files are stale: run 'make generate'" >&2; exit 1; }
 
 ##@ Tests
 

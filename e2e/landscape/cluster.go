@@ -43,8 +43,10 @@ type ClusterOptions struct {
 
 // Cluster is one running control plane.
 type Cluster struct {
-	Name           string
-	Dir            string
+	Name string
+	Dir  string
+	// AuditLogPath holds the API server's audit log of mutating requests.
+	AuditLogPath   string
 	Host           string
 	ServiceCIDRs   []string
 	KubeconfigPath string
@@ -124,6 +126,11 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		c.tokens[u.Name] = tok
 		fmt.Fprintf(&tokenFile, "%s,%s,%s,%q\n", tok, u.Name, u.Name, strings.Join(u.Groups, ","))
 	}
+	auditPolicy, auditLog, err := writeAuditPolicy(dir)
+	if err != nil {
+		return nil, err
+	}
+	c.AuditLogPath = auditLog
 	tokenPath := filepath.Join(dir, "tokens.csv")
 	if err := os.WriteFile(tokenPath, []byte(tokenFile.String()), 0o600); err != nil {
 		return nil, err
@@ -154,6 +161,9 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		"--service-cluster-ip-range", strings.Join(cidrs, ","),
 		"--allow-privileged",
 		"--profiling=false",
+		"--audit-policy-file", auditPolicy,
+		"--audit-log-path", auditLog,
+		"--audit-log-format", "json",
 		"--v", "1",
 	)
 	if err != nil {
@@ -198,6 +208,18 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 	l.mu.Unlock()
 	l.opts.Logf("cluster %s ready in %s at %s (services %s)", name, time.Since(start).Round(100*time.Millisecond), c.Host, strings.Join(cidrs, ","))
 	return c, nil
+}
+
+// StopAPIServer stops the cluster's API server (its etcd and data stay).
+func (c *Cluster) StopAPIServer() { c.APIServer.Stop(10 * time.Second) }
+
+// StartAPIServer starts a stopped API server again, on the same port, and waits
+// until it is ready.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	if err := c.APIServer.Restart(10 * time.Second); err != nil {
+		return err
+	}
+	return c.WaitReady(ctx)
 }
 
 // WaitReady polls the API server's /readyz until it answers ok.

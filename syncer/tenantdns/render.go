@@ -80,7 +80,11 @@ func Corefile(o Options) string {
 	fmt.Fprintf(&b, "        ttl 30\n")
 	fmt.Fprintf(&b, "    }\n")
 	fmt.Fprintf(&b, "    forward . /etc/resolv.conf\n")
-	fmt.Fprintf(&b, "    cache 30\n")
+	// New Services must resolve at once: answers are cached, denials of the cluster
+	// zone are not.
+	fmt.Fprintf(&b, "    cache 30 {\n")
+	fmt.Fprintf(&b, "        disable denial %s\n", o.ClusterDomain)
+	fmt.Fprintf(&b, "    }\n")
 	fmt.Fprintf(&b, "    loadbalance\n")
 	fmt.Fprintf(&b, "}\n")
 	return b.String()

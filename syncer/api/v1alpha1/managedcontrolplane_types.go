@@ -17,10 +17,14 @@ type ManagedControlPlaneSpec struct {
 
 // SyncedCounts counts the tenant objects that have an up-to-date copy.
 type SyncedCounts struct {
-	Services   int32 `json:"services"`
-	Gateways   int32 `json:"gateways"`
-	HTTPRoutes int32 `json:"httpRoutes"`
-	Ingresses  int32 `json:"ingresses"`
+	// +optional
+	Services int32 `json:"services,omitempty"`
+	// +optional
+	Gateways int32 `json:"gateways,omitempty"`
+	// +optional
+	HTTPRoutes int32 `json:"httpRoutes,omitempty"`
+	// +optional
+	Ingresses int32 `json:"ingresses,omitempty"`
 }
 
 // ManagedControlPlaneStatus is what the syncer observed of a tenant control plane.

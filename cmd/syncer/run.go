@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/controllers"
+	"github.com/vcdns/vcdns/syncer/naming"
+	"github.com/vcdns/vcdns/syncer/remote"
+)
+
+// config is the syncer's command line.
+type config struct {
+	kubeconfig       string
+	clusterNamespace string
+	namespacePrefix  string
+	tenantDNSService string
+	tenantDNSImage   string
+	clusterDomain    string
+	workersPerMCP    int
+	probeInterval    time.Duration
+
+	platformQPS, tenantQPS, workloadQPS       float64
+	platformBurst, tenantBurst, workloadBurst int
+
+	leaderElect      bool
+	leaderElectionNS string
+	leaderElectionID string
+	metricsAddr      string
+	probeAddr        string
+	pprofAddr        string
+	zapOpts          zap.Options
+}
+
+func newFlags(cfg *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("syncer", flag.ContinueOnError)
+	fs.StringVar(&cfg.kubeconfig, "kubeconfig", "", "Kubeconfig of the platform cluster (default: in-cluster, or $KUBECONFIG)")
+	fs.StringVar(&cfg.clusterNamespace, "cluster-namespace", "vcdns-system", "Platform namespace holding the Cluster objects")
+	fs.StringVar(&cfg.namespacePrefix, "namespace-prefix", naming.DefaultNamespacePrefix, "Prefix of MCP namespaces")
+	fs.StringVar(&cfg.tenantDNSService, "tenant-dns-service", "kube-system/kube-dns", "The tenant's DNS Service (namespace/name), never copied")
+	fs.StringVar(&cfg.tenantDNSImage, "tenant-dns-image", "ghcr.io/vcdns/coredns:v1.14.7-vcdns", "Image of the patched CoreDNS run for each tenant")
+	fs.StringVar(&cfg.clusterDomain, "cluster-domain", "cluster.local", "Cluster domain of the tenants")
+	fs.IntVar(&cfg.workersPerMCP, "workers-per-mcp", 4, "Concurrent reconciles per MCP (each MCP has its own queue)")
+	fs.DurationVar(&cfg.probeInterval, "probe-interval", 30*time.Second, "How often clusters and tenants are probed for reachability")
+	fs.Float64Var(&cfg.platformQPS, "platform-qps", 50, "Client QPS towards the platform cluster")
+	fs.IntVar(&cfg.platformBurst, "platform-burst", 100, "Client burst towards the platform cluster")
+	fs.Float64Var(&cfg.tenantQPS, "tenant-qps", 100, "Client QPS towards each tenant API server")
+	fs.IntVar(&cfg.tenantBurst, "tenant-burst", 200, "Client burst towards each tenant API server")
+	fs.Float64Var(&cfg.workloadQPS, "workload-qps", 100, "Client QPS of each MCP towards its workload cluster")
+	fs.IntVar(&cfg.workloadBurst, "workload-burst", 200, "Client burst of each MCP towards its workload cluster")
+	fs.BoolVar(&cfg.leaderElect, "leader-elect", true, "Elect a leader so that only one syncer replica writes")
+	fs.StringVar(&cfg.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the cluster namespace)")
+	fs.StringVar(&cfg.leaderElectionID, "leader-election-id", "vcdns-syncer", "Name of the leader election Lease")
+	fs.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (0 disables it)")
+	fs.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints")
+	fs.StringVar(&cfg.pprofAddr, "pprof-bind-address", "", "Address of the pprof endpoint (empty disables it)")
+	cfg.zapOpts.BindFlags(fs)
+	return fs
+}
+
+// Run runs the syncer with the command line args until ctx ends.
+func Run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "mcp-namespace" {
+		fs := flag.NewFlagSet("mcp-namespace", flag.ContinueOnError)
+		prefix := fs.String("namespace-prefix", naming.DefaultNamespacePrefix, "Prefix of MCP namespaces")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 2 {
+			return errors.New("usage: syncer mcp-namespace [--namespace-prefix P] NAMESPACE NAME")
+		}
+		fmt.Fprintln(stdout, naming.MCPNamespace(*prefix, fs.Arg(0), fs.Arg(1)))
+		return nil
+	}
+
+	var cfg config
+	fs := newFlags(&cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&cfg.zapOpts)))
+	tenantDNS, err := parseNamespacedName(cfg.tenantDNSService)
+	if err != nil {
+		return fmt.Errorf("--tenant-dns-service: %w", err)
+	}
+
+	restCfg, err := clientcmd.BuildConfigFromFlags("", cfg.kubeconfig)
+	if err != nil {
+		return fmt.Errorf("loading the platform kubeconfig: %w", err)
+	}
+	restCfg.QPS, restCfg.Burst = float32(cfg.platformQPS), cfg.platformBurst
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, vcdnsv1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+	leNS := cfg.leaderElectionNS
+	if leNS == "" {
+		leNS = cfg.clusterNamespace
+	}
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: cfg.metricsAddr},
+		HealthProbeBindAddress:        cfg.probeAddr,
+		LeaderElection:                cfg.leaderElect,
+		LeaderElectionID:              cfg.leaderElectionID,
+		LeaderElectionNamespace:       leNS,
+		LeaderElectionReleaseOnCancel: true,
+		PprofBindAddress:              cfg.pprofAddr,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	opts := controllers.Options{
+		ClusterNamespace: cfg.clusterNamespace,
+		NamespacePrefix:  cfg.namespacePrefix,
+		TenantDNS:        tenantDNS,
+		TenantDNSImage:   cfg.tenantDNSImage,
+		ClusterDomain:    cfg.clusterDomain,
+		WorkersPerMCP:    cfg.workersPerMCP,
+		TenantLimits:     remote.Limits{QPS: float32(cfg.tenantQPS), Burst: cfg.tenantBurst},
+		WorkloadLimits:   remote.Limits{QPS: float32(cfg.workloadQPS), Burst: cfg.workloadBurst},
+		ProbeInterval:    cfg.probeInterval,
+	}
+	recorder := mgr.GetEventRecorder("vcdns-syncer")
+	if err := (&controllers.ClusterReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	mcps := &controllers.MCPReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts}
+	if err := mcps.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	defer mcps.StopAll()
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.Info("Starting the syncer", "clusterNamespace", cfg.clusterNamespace, "workersPerMCP", cfg.workersPerMCP)
+	return mgr.Start(ctx)
+}
+
+func parseNamespacedName(s string) (types.NamespacedName, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" {
+		return types.NamespacedName{}, fmt.Errorf("%q is not namespace/name", s)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}

@@ -1,0 +1,286 @@
+// Package vcdnsenv builds a vcdns landscape on top of the local landscape: a platform
+// cluster with the vcdns CRDs, workload clusters registered as Clusters, tenant
+// control planes registered as ManagedControlPlanes, the syncer binary, and the
+// tenant CoreDNS processes run from the Corefiles the syncer rendered. The end-to-end
+// tests, the demo and the benchmarks share it.
+package vcdnsenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/vcdns/vcdns/e2e/landscape"
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/naming"
+	"github.com/vcdns/vcdns/syncer/tenantdns"
+)
+
+// ClusterNamespace is where the Cluster objects live on the platform.
+const ClusterNamespace = "vcdns-system"
+
+// SyncerUser is the identity the syncer uses on every cluster, so that its requests
+// can be told apart in the audit logs.
+const SyncerUser = "vcdns-syncer"
+
+// IntruderUser is a tenant user in system:masters that is not the syncer: the
+// admission policy must stop it changing the clusterIP annotation.
+const IntruderUser = "intruder"
+
+// Scheme knows every kind the tests use.
+var Scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, vcdnsv1alpha1.AddToScheme, gatewayv1.Install} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// Workload describes a workload cluster.
+type Workload struct {
+	Name      string
+	DualStack bool
+}
+
+// MCP describes a tenant control plane.
+type MCP struct {
+	Namespace, Name string
+	Workload        string
+}
+
+// Spec is the landscape to build.
+type Spec struct {
+	Workloads []Workload
+	MCPs      []MCP
+}
+
+// Env is a running vcdns landscape.
+type Env struct {
+	L         *landscape.Landscape
+	Platform  *landscape.Cluster
+	Workloads map[string]*landscape.Cluster
+	// Tenants by "namespace/name" of their MCP.
+	Tenants map[string]*landscape.Cluster
+	Client  client.Client // platform admin
+	Syncer  *landscape.Process
+	Spec    Spec
+}
+
+// Setup starts the clusters, installs the CRDs and registers Clusters and MCPs. It
+// does not start the syncer.
+func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error) {
+	e := &Env{L: l, Spec: spec, Workloads: map[string]*landscape.Cluster{}, Tenants: map[string]*landscape.Cluster{}}
+	var err error
+	syncer := landscape.User{Name: SyncerUser, Groups: []string{"system:masters"}}
+	if e.Platform, err = l.StartCluster(ctx, "platform", landscape.ClusterOptions{Users: []landscape.User{syncer}}); err != nil {
+		return nil, err
+	}
+	root, err := landscape.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	crds, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Platform.InstallCRDs(ctx, crds...); err != nil {
+		return nil, err
+	}
+	if e.Client, err = client.New(e.Platform.Config, client.Options{Scheme: Scheme}); err != nil {
+		return nil, err
+	}
+	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ClusterNamespace}}); err != nil {
+		return nil, err
+	}
+	gw, err := landscape.GatewayAPICRDFiles()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range spec.Workloads {
+		c, err := l.StartCluster(ctx, w.Name, landscape.ClusterOptions{DualStack: w.DualStack, Users: []landscape.User{syncer}})
+		if err != nil {
+			return nil, err
+		}
+		if err := c.InstallCRDs(ctx, gw...); err != nil {
+			return nil, err
+		}
+		e.Workloads[w.Name] = c
+		if err := e.RegisterCluster(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range spec.MCPs {
+		c, err := l.StartCluster(ctx, "tenant-"+m.Namespace+"-"+m.Name, landscape.ClusterOptions{
+			DualStack: true,
+			Users:     []landscape.User{syncer, {Name: IntruderUser, Groups: []string{"system:masters"}}},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := c.InstallCRDs(ctx, gw...); err != nil {
+			return nil, err
+		}
+		e.Tenants[m.Namespace+"/"+m.Name] = c
+		if err := e.RegisterMCP(ctx, m, c); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// RegisterCluster creates the kubeconfig Secret and the Cluster of a workload cluster.
+func (e *Env) RegisterCluster(ctx context.Context, c *landscape.Cluster) error {
+	kc, err := c.Kubeconfig(SyncerUser)
+	if err != nil {
+		return err
+	}
+	if err := e.upsertSecret(ctx, ClusterNamespace, c.Name+"-kubeconfig", kc); err != nil {
+		return err
+	}
+	return e.Client.Create(ctx, &vcdnsv1alpha1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ClusterNamespace, Name: c.Name, Labels: map[string]string{"vcdns.io/role": "workload"}},
+		Spec:       vcdnsv1alpha1.ClusterSpec{KubeconfigSecretRef: vcdnsv1alpha1.SecretKeyReference{Name: c.Name + "-kubeconfig"}},
+	})
+}
+
+// RegisterMCP creates the namespace, kubeconfig Secret and ManagedControlPlane of a
+// tenant.
+func (e *Env) RegisterMCP(ctx context.Context, m MCP, tenant *landscape.Cluster) error {
+	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: m.Namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	kc, err := tenant.Kubeconfig(SyncerUser)
+	if err != nil {
+		return err
+	}
+	if err := e.upsertSecret(ctx, m.Namespace, m.Name+"-kubeconfig", kc); err != nil {
+		return err
+	}
+	return e.Client.Create(ctx, &vcdnsv1alpha1.ManagedControlPlane{
+		ObjectMeta: metav1.ObjectMeta{Namespace: m.Namespace, Name: m.Name},
+		Spec: vcdnsv1alpha1.ManagedControlPlaneSpec{
+			KubeconfigSecretRef: vcdnsv1alpha1.SecretKeyReference{Name: m.Name + "-kubeconfig"},
+			WorkloadCluster:     m.Workload,
+		},
+	})
+}
+
+func (e *Env) upsertSecret(ctx context.Context, ns, name string, kubeconfig []byte) error {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{"kubeconfig": kubeconfig}}
+	err := e.Client.Create(ctx, s)
+	if apierrors.IsAlreadyExists(err) {
+		return e.Client.Update(ctx, s)
+	}
+	return err
+}
+
+// StartSyncer starts the syncer binary against the platform cluster.
+func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.Process, error) {
+	bin, err := e.L.Binary("syncer")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig := filepath.Join(e.L.Dir(), "syncer-platform.kubeconfig")
+	if err := e.Platform.WriteKubeconfig(kubeconfig, SyncerUser); err != nil {
+		return nil, err
+	}
+	args := append([]string{
+		"--kubeconfig", kubeconfig,
+		"--cluster-namespace", ClusterNamespace,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		"--probe-interval", "2s",
+	}, extraArgs...)
+	p, err := e.L.Start(filepath.Join(e.L.Dir(), "syncer"), "syncer", bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	e.Syncer = p
+	return p, nil
+}
+
+// MCPNamespace is the MCP namespace of m.
+func MCPNamespace(m MCP) string {
+	return naming.MCPNamespace(naming.DefaultNamespacePrefix, m.Namespace, m.Name)
+}
+
+// WaitMCPCondition polls until the MCP's condition has status want.
+func (e *Env) WaitMCPCondition(ctx context.Context, m MCP, typ string, want metav1.ConditionStatus, timeout time.Duration) error {
+	var last *metav1.Condition
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		var mcp vcdnsv1alpha1.ManagedControlPlane
+		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: m.Name}, &mcp); err != nil {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		last = meta.FindStatusCondition(mcp.Status.Conditions, typ)
+		return last != nil && last.Status == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("MCP %s/%s condition %s is not %s (last: %+v): %w", m.Namespace, m.Name, typ, want, last, err)
+	}
+	return nil
+}
+
+// StartTenantDNS runs the tenant CoreDNS of m exactly as the syncer rendered it: the
+// Corefile of its ConfigMap and the kubeconfig of its Secret, in the MCP namespace of
+// the platform cluster.
+func (e *Env) StartTenantDNS(ctx context.Context, m MCP) (*landscape.CoreDNS, error) {
+	ns := MCPNamespace(m)
+	var cm corev1.ConfigMap
+	var secret corev1.Secret
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.Name}, &cm); err != nil {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.KubeconfigSecret}, &secret); err != nil {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the tenant DNS of %s/%s: %w", m.Namespace, m.Name, err)
+	}
+	dir := filepath.Join(e.L.Dir(), "tenant-dns-"+m.Namespace+"-"+m.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, secret.Data[tenantdns.KubeconfigKey], 0o600); err != nil {
+		return nil, err
+	}
+	return e.L.StartCoreDNSEnv(ctx, "tenant-dns-"+m.Namespace+"-"+m.Name, "coredns", cm.Data[tenantdns.CorefileKey],
+		map[string]string{tenantdns.EnvKubeconfig: kubeconfig})
+}
+
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for len(ports) < n {
+		p, err := landscape.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) == 0 || ports[len(ports)-1] != p {
+			ports = append(ports, p)
+		}
+	}
+	return ports, nil
+}

@@ -1,0 +1,157 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/remote"
+)
+
+// ClusterReconciler keeps the status of registered workload clusters: reachable or
+// not, and their service ranges.
+type ClusterReconciler struct {
+	Client   client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	Options  Options
+}
+
+// +kubebuilder:rbac:groups=vcdns.io,resources=clusters,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=vcdns.io,resources=clusters/status,verbs=get;update;patch
+
+// SetupWithManager registers the reconciler.
+func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Options.ClusterNamespace })
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&vcdnsv1alpha1.Cluster{}, builder.WithPredicates(inNamespace, predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clustersOfSecret), builder.WithPredicates(inNamespace)).
+		Named("cluster").
+		Complete(r)
+}
+
+func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	cluster := &vcdnsv1alpha1.Cluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, cluster); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	status := cluster.Status.DeepCopy()
+	status.ObservedGeneration = cluster.Generation
+	gen := cluster.Generation
+	cond := func(typ string, ok bool, reason, msg string) {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+
+	err := r.observe(ctx, cluster, status)
+	if err != nil {
+		cond(vcdnsv1alpha1.ConditionReachable, false, "Unreachable", err.Error())
+		cond(vcdnsv1alpha1.ConditionReady, false, "Unreachable", "The cluster's API server cannot be reached; what was published for it is kept")
+	} else {
+		cond(vcdnsv1alpha1.ConditionReachable, true, "Reachable", "The cluster's API server answers")
+		if len(status.ServiceCIDRs) == 0 {
+			cond(vcdnsv1alpha1.ConditionReady, false, "NoServiceCIDRs", "No service ranges in spec.serviceCIDRs and none discovered")
+		} else {
+			cond(vcdnsv1alpha1.ConditionReady, true, "Ready", "The cluster takes copies")
+		}
+	}
+	if !apiequality.Semantic.DeepEqual(&cluster.Status, status) {
+		patched := cluster.DeepCopy()
+		patched.Status = *status
+		if perr := r.Client.Status().Patch(ctx, patched, client.MergeFrom(cluster)); perr != nil {
+			return ctrl.Result{}, perr
+		}
+		if reachable := meta.FindStatusCondition(status.Conditions, vcdnsv1alpha1.ConditionReachable); reachable != nil &&
+			!meta.IsStatusConditionPresentAndEqual(cluster.Status.Conditions, vcdnsv1alpha1.ConditionReachable, reachable.Status) {
+			typ := corev1.EventTypeNormal
+			if reachable.Status != metav1.ConditionTrue {
+				typ = corev1.EventTypeWarning
+			}
+			r.Recorder.Eventf(cluster, nil, typ, reachable.Reason, "Probe", "%s", reachable.Message)
+		}
+	}
+	// Reachability is probed again after the interval, success or not.
+	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
+}
+
+// observe probes the cluster and reads its service ranges into status.
+func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, status *vcdnsv1alpha1.ClusterStatus) error {
+	kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+	if err != nil {
+		return err
+	}
+	if err := remote.Probe(ctx, kc.Config, 5*time.Second); err != nil {
+		return err
+	}
+	if len(cluster.Spec.ServiceCIDRs) > 0 {
+		status.ServiceCIDRs = slices.Clone(cluster.Spec.ServiceCIDRs)
+		return nil
+	}
+	c, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
+	if err != nil {
+		return err
+	}
+	cidrs, err := serviceCIDRs(ctx, c)
+	if err != nil {
+		return err
+	}
+	status.ServiceCIDRs = cidrs
+	return nil
+}
+
+// serviceCIDRs reads a cluster's service ranges from its ServiceCIDR objects.
+func serviceCIDRs(ctx context.Context, c client.Client) ([]string, error) {
+	var list networkingv1.ServiceCIDRList
+	if err := c.List(ctx, &list); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("the cluster serves no ServiceCIDRs; set spec.serviceCIDRs")
+		}
+		return nil, fmt.Errorf("listing ServiceCIDRs: %w", err)
+	}
+	var cidrs []string
+	for _, sc := range list.Items {
+		if !sc.DeletionTimestamp.IsZero() {
+			continue
+		}
+		for _, c := range sc.Spec.CIDRs {
+			if !slices.Contains(cidrs, c) {
+				cidrs = append(cidrs, c)
+			}
+		}
+	}
+	slices.Sort(cidrs)
+	return cidrs, nil
+}
+
+func (r *ClusterReconciler) clustersOfSecret(ctx context.Context, obj client.Object) []ctrl.Request {
+	var list vcdnsv1alpha1.ClusterList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil
+	}
+	var reqs []ctrl.Request
+	for _, c := range list.Items {
+		if c.Spec.KubeconfigSecretRef.Name == obj.GetName() {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+		}
+	}
+	return reqs
+}
