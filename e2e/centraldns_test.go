@@ -16,6 +16,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/vcdns/vcdns/e2e/landscape"
+	"github.com/vcdns/vcdns/syncer/dns/corefile"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
 	"github.com/vcdns/vcdns/syncer/dns/records"
 	"github.com/vcdns/vcdns/syncer/dns/skydns"
@@ -36,13 +37,13 @@ func TestCentralDNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	corefile, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
+	centralCorefile, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	servers := map[string]string{} // binary -> address
 	for _, bin := range []string{"coredns", "coredns-upstream"} {
-		c, err := l.StartCoreDNSEnv(ctx, "central-dns-"+bin, bin, string(corefile), map[string]string{"VCDNS_ETCD_ENDPOINTS": e.Endpoint})
+		c, err := l.StartCoreDNSEnv(ctx, "central-dns-"+bin, bin, string(centralCorefile), map[string]string{"VCDNS_ETCD_ENDPOINTS": e.Endpoint})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,6 +139,36 @@ func TestCentralDNS(t *testing.T) {
 			}
 		}
 	}
+
+	t.Run("a cluster CoreDNS with the vcdns block forwards to the central DNS", func(t *testing.T) {
+		// The root block binds like the landscape wants; the vcdns block copies it.
+		clusterCorefile, err := corefile.Patch([]byte(". {\n    bind {$VCDNS_BIND}\n    whoami\n}\n"), corefile.Block{
+			Zone: hostname.DefaultBaseDomain, Upstreams: []string{servers["coredns-upstream"]},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.StartCoreDNS(ctx, "cluster-dns", "coredns", string(clusterCorefile))
+		if err != nil {
+			t.Fatalf("%v\nCorefile:\n%s", err, clusterCorefile)
+		}
+		for _, q := range []struct {
+			qname string
+			want  func(*dns.Msg) error
+		}{
+			{qname: "app.c1.openmcp.cluster", want: answer(dns.RcodeSuccess, "10.0.0.1", "10.0.0.2")},
+			{qname: "x.gateway.c1.istio-system.clusters.openmcp.cluster", want: answer(dns.RcodeSuccess, "10.1.0.1")},
+			{qname: "nothing.c1.openmcp.cluster", want: answer(dns.RcodeNameError)},
+		} {
+			r, err := landscape.Query(ctx, c.Addr, q.qname, dns.TypeA, "udp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := q.want(r); err != nil {
+				t.Errorf("%s via the cluster CoreDNS: %v\n%s", q.qname, err, r)
+			}
+		}
+	})
 
 	t.Run("a deleted name answers NXDOMAIN with SOA", func(t *testing.T) {
 		start := time.Now()
