@@ -16,7 +16,7 @@ import (
 	"github.com/vcdns/vcdns/syncer/dns/records"
 )
 
-func startEtcd(t *testing.T) *clientv3.Client {
+func startEtcd(t testing.TB) *clientv3.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
