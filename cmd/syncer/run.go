@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/controllers"
@@ -106,7 +108,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	restCfg.QPS, restCfg.Burst = float32(cfg.platformQPS), cfg.platformBurst
 
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, vcdnsv1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, vcdnsv1alpha1.AddToScheme, gatewayv1.Install, gatewayv1beta1.Install} {
 		if err := add(scheme); err != nil {
 			return err
 		}

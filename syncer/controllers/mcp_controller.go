@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/remote"
 	"github.com/vcdns/vcdns/syncer/tenantdns"
+	"github.com/vcdns/vcdns/syncer/translate"
 )
 
 // errRequeue asks for the reconcile to run again soon without logging an error.
@@ -206,13 +208,13 @@ func (r *MCPReconciler) reconcile(ctx context.Context, mcp *vcdnsv1alpha1.Manage
 		// A new session (a restarted syncer) is catching up: what the status says was
 		// observed before and stays until the session knows better.
 	case st.Synced:
-		status.Synced.Services = int32(st.Services)
-		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, true, "Synced", fmt.Sprintf("%d Services synced", st.Services))
+		status.Synced = syncedCounts(st.Counts)
+		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, true, "Synced", syncedMessage(st))
 	case !st.Started:
 		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Starting", orDefault(st.LastError, "Waiting for the tenant and workload caches"))
 	default:
-		status.Synced.Services = int32(st.Services)
-		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Syncing", fmt.Sprintf("%d Services synced, %d failing; last error: %s", st.Services, st.Failing, orDefault(st.LastError, "none")))
+		status.Synced = syncedCounts(st.Counts)
+		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Syncing", fmt.Sprintf("%s, %d failing; last error: %s", syncedMessage(st), st.Failing, orDefault(st.LastError, "none")))
 	}
 
 	ready := meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionTenantReachable) &&
@@ -557,4 +559,22 @@ func uniqueNonEmpty(ss ...string) []string {
 		}
 	}
 	return out
+}
+
+func syncedCounts(c map[string]int) vcdnsv1alpha1.SyncedCounts {
+	return vcdnsv1alpha1.SyncedCounts{
+		Services:   int32(c[translate.KindService]),
+		Gateways:   int32(c[translate.KindGateway]),
+		HTTPRoutes: int32(c[translate.KindHTTPRoute]),
+		Ingresses:  int32(c[translate.KindIngress]),
+	}
+}
+
+func syncedMessage(st SessionStatus) string {
+	msg := fmt.Sprintf("Synced %d Services, %d Gateways, %d HTTPRoutes, %d Ingresses",
+		st.Counts[translate.KindService], st.Counts[translate.KindGateway], st.Counts[translate.KindHTTPRoute], st.Counts[translate.KindIngress])
+	if len(st.Unserved) > 0 {
+		msg += fmt.Sprintf("; not synced, as the tenant or the workload cluster does not serve them: %s", strings.Join(st.Unserved, ", "))
+	}
+	return msg
 }

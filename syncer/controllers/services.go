@@ -62,7 +62,7 @@ func (r *serviceSync) Reconcile(ctx context.Context, req reconcile.Request) (rec
 			}
 			logger.Info("Deleted copy", "copy", copyKey.String())
 		}
-		r.session.setSynced(req.NamespacedName, false, true)
+		r.session.setSynced(translate.KindService, req.NamespacedName, false, true)
 		if tenant != nil {
 			// Never synced, but a value someone put into the annotation is removed.
 			return reconcile.Result{}, r.backUp(ctx, tenant, nil)
@@ -84,6 +84,15 @@ func (r *serviceSync) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		}
 	}
 	desired := translate.ServiceCopy(tenant, origin)
+	if cp != nil && translate.ServiceNeedsRecreate(cp, desired) {
+		// Headless-ness, the primary IP family and a load balancer's class cannot change
+		// in place: the copy is replaced.
+		if err := r.deleteCopy(ctx, cp); err != nil {
+			return reconcile.Result{}, err
+		}
+		logger.Info("Replacing copy whose immutable fields changed", "copy", copyKey.String())
+		cp = nil
+	}
 	if cp == nil {
 		if err := r.workload.Create(ctx, desired); err != nil {
 			return reconcile.Result{}, fmt.Errorf("creating copy %s: %w", copyKey, err)
@@ -101,7 +110,7 @@ func (r *serviceSync) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		return reconcile.Result{}, err
 	}
 	_, hasIPs := translate.ClusterIPValue(cp)
-	r.session.setSynced(req.NamespacedName, hasIPs || isHeadlessOrExternal(cp), false)
+	r.session.setSynced(translate.KindService, req.NamespacedName, hasIPs || isHeadlessOrExternal(cp), false)
 	return reconcile.Result{}, nil
 }
 

@@ -3,24 +3,31 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/translate"
@@ -54,8 +61,11 @@ type SessionStatus struct {
 	// Synced is true when every tenant object seen since start has been reconciled
 	// and none is failing.
 	Synced bool
-	// Services counts tenant Services whose copy and annotation are up to date.
-	Services int
+	// Counts holds, by kind, the number of tenant objects whose copy is up to date.
+	Counts map[string]int
+	// Unserved lists the kinds the session does not sync because the tenant or the
+	// workload cluster does not serve them (e.g. no Gateway API CRDs).
+	Unserved []string
 	// Failing counts tenant objects whose last reconcile failed.
 	Failing int
 	// LastError is the newest reconcile or start error.
@@ -75,9 +85,10 @@ type Session struct {
 
 	mu       sync.Mutex
 	started  bool
-	pending  map[types.NamespacedName]bool // seen at start, not reconciled yet
-	failing  map[types.NamespacedName]string
-	synced   map[types.NamespacedName]bool
+	pending  map[objKey]bool // seen at start, not reconciled yet
+	failing  map[objKey]string
+	synced   map[objKey]bool
+	unserved []string
 	lastErr  string
 	lastSync bool
 }
@@ -90,9 +101,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) *Session {
 		cfg:     cfg,
 		cancel:  cancel,
 		done:    make(chan struct{}),
-		pending: map[types.NamespacedName]bool{},
-		failing: map[types.NamespacedName]string{},
-		synced:  map[types.NamespacedName]bool{},
+		pending: map[objKey]bool{},
+		failing: map[objKey]string{},
+		synced:  map[objKey]bool{},
 	}
 	go s.run(ctx)
 	return s
@@ -112,10 +123,10 @@ func (s *Session) Status() SessionStatus {
 }
 
 func (s *Session) statusLocked() SessionStatus {
-	st := SessionStatus{Started: s.started, Failing: len(s.failing), LastError: s.lastErr}
-	for _, ok := range s.synced {
+	st := SessionStatus{Started: s.started, Failing: len(s.failing), LastError: s.lastErr, Counts: map[string]int{}, Unserved: s.unserved}
+	for k, ok := range s.synced {
 		if ok {
-			st.Services++
+			st.Counts[k.kind]++
 		}
 	}
 	st.Synced = s.started && len(s.pending) == 0 && len(s.failing) == 0
@@ -170,7 +181,7 @@ func (s *Session) runOnce(parent context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 8)
 	for name, c := range map[string]cluster.Cluster{"tenant": tenant, "workload": workload} {
 		wg.Add(1)
 		go func() {
@@ -182,43 +193,24 @@ func (s *Session) runOnce(parent context.Context) error {
 	}
 	defer wg.Wait()
 
-	r := &serviceSync{
-		session:   s,
-		tenant:    tenant.GetClient(),
-		workload:  workload.GetClient(),
-		namespace: s.cfg.Namespace,
-		mcp:       s.cfg.MCP,
-		tenantDNS: s.cfg.TenantDNS,
-	}
-	ctrl, err := controller.NewTypedUnmanaged[reconcile.Request]("services-"+s.cfg.Namespace, controller.TypedOptions[reconcile.Request]{
-		Reconciler:              s.track(r),
-		MaxConcurrentReconciles: max(1, s.cfg.Workers),
-		SkipNameValidation:      ptr.To(true),
-		CacheSyncTimeout:        time.Minute,
-		LogConstructor: func(req *reconcile.Request) logr.Logger {
-			l := log.FromContext(ctx)
-			if req != nil {
-				l = l.WithValues("service", req.NamespacedName.String())
-			}
-			return l
-		},
-	})
-	if err != nil {
-		return err
-	}
-	if err := ctrl.Watch(source.Kind(tenant.GetCache(), &corev1.Service{}, &handler.TypedEnqueueRequestForObject[*corev1.Service]{})); err != nil {
-		return err
-	}
-	if err := ctrl.Watch(source.Kind(workload.GetCache(), &corev1.Service{}, handler.TypedEnqueueRequestsFromMapFunc(s.copyToTenant))); err != nil {
-		return err
-	}
-	go func() {
-		if err := ctrl.Start(ctx); err != nil {
-			errs <- fmt.Errorf("service controller: %w", err)
+	kinds, unserved := servedKinds(tenant, workload)
+	s.mu.Lock()
+	s.unserved = unserved
+	s.mu.Unlock()
+	tenantEvents := tenant.GetEventRecorder("vcdns-syncer")
+	for _, k := range kinds {
+		c, err := s.newController(ctx, k, tenant, workload, tenantEvents)
+		if err != nil {
+			return err
 		}
-		cancel()
-	}()
-	go s.markStarted(ctx, tenant, workload, errs)
+		go func() {
+			if err := c.Start(ctx); err != nil {
+				errs <- fmt.Errorf("%s controller: %w", k, err)
+			}
+			cancel()
+		}()
+	}
+	go s.markStarted(ctx, tenant, workload, kinds, errs)
 
 	select {
 	case <-ctx.Done():
@@ -232,20 +224,30 @@ func (s *Session) runOnce(parent context.Context) error {
 	return nil
 }
 
-// markStarted waits for both caches, records every tenant Service as pending, and from
+// markStarted waits for both caches, records every tenant object as pending, and from
 // then on Synced means all of them were reconciled.
-func (s *Session) markStarted(ctx context.Context, tenant, workload cluster.Cluster, errs chan<- error) {
+func (s *Session) markStarted(ctx context.Context, tenant, workload cluster.Cluster, kinds []string, errs chan<- error) {
 	if !tenant.GetCache().WaitForCacheSync(ctx) || !workload.GetCache().WaitForCacheSync(ctx) {
 		return
 	}
-	var list corev1.ServiceList
-	if err := tenant.GetClient().List(ctx, &list); err != nil {
-		errs <- fmt.Errorf("listing tenant Services: %w", err)
-		return
+	var keys []objKey
+	for _, k := range kinds {
+		list := newList(k)
+		if err := tenant.GetClient().List(ctx, list); err != nil {
+			errs <- fmt.Errorf("listing tenant %s objects: %w", k, err)
+			return
+		}
+		if err := meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			keys = append(keys, objKey{kind: k, NamespacedName: client.ObjectKeyFromObject(obj)})
+			return nil
+		}); err != nil {
+			errs <- err
+			return
+		}
 	}
 	s.mu.Lock()
-	for i := range list.Items {
-		key := client.ObjectKeyFromObject(&list.Items[i])
+	for _, key := range keys {
 		if _, done := s.synced[key]; !done {
 			s.pending[key] = true
 		}
@@ -263,17 +265,18 @@ func (s *Session) setStartError(err error) {
 	s.notifyIfChanged()
 }
 
-// track wraps a reconciler to keep the session's bookkeeping.
-func (s *Session) track(r reconcile.TypedReconciler[reconcile.Request]) reconcile.TypedReconciler[reconcile.Request] {
+// track wraps a reconciler of one kind to keep the session's bookkeeping.
+func (s *Session) track(kind string, r reconcile.TypedReconciler[reconcile.Request]) reconcile.TypedReconciler[reconcile.Request] {
 	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 		res, err := r.Reconcile(ctx, req)
+		key := objKey{kind: kind, NamespacedName: req.NamespacedName}
 		s.mu.Lock()
-		delete(s.pending, req.NamespacedName)
+		delete(s.pending, key)
 		if err != nil {
-			s.failing[req.NamespacedName] = err.Error()
+			s.failing[key] = err.Error()
 			s.lastErr = err.Error()
 		} else {
-			delete(s.failing, req.NamespacedName)
+			delete(s.failing, key)
 		}
 		s.mu.Unlock()
 		s.notifyIfChanged()
@@ -281,16 +284,17 @@ func (s *Session) track(r reconcile.TypedReconciler[reconcile.Request]) reconcil
 	})
 }
 
-// setSynced records whether a tenant Service's copy and annotation are up to date;
-// gone means the tenant Service no longer exists.
-func (s *Session) setSynced(key types.NamespacedName, ok, gone bool) {
+// setSynced records whether a tenant object's copy is up to date; gone means the
+// tenant object no longer exists.
+func (s *Session) setSynced(kind string, key types.NamespacedName, ok, gone bool) {
+	k := objKey{kind: kind, NamespacedName: key}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if gone {
-		delete(s.synced, key)
+		delete(s.synced, k)
 		return
 	}
-	s.synced[key] = ok
+	s.synced[k] = ok
 }
 
 func (s *Session) notifyIfChanged() {
@@ -304,12 +308,133 @@ func (s *Session) notifyIfChanged() {
 	}
 }
 
-// copyToTenant maps a copy on the workload cluster to the tenant Service it was made
-// from; objects without a recorded origin of this MCP map to nothing.
-func (s *Session) copyToTenant(_ context.Context, obj *corev1.Service) []reconcile.Request {
-	o, ok := translate.OriginOf(obj)
-	if !ok || o.MCP != s.cfg.MCP || o.Kind != "Service" {
-		return nil
+// objKey identifies a tenant object of a kind.
+type objKey struct {
+	kind string
+	types.NamespacedName
+}
+
+// copyToTenant maps a copy of kind on the workload cluster to the tenant object it was
+// made from; objects without a recorded origin of this MCP map to nothing.
+func (s *Session) copyToTenant(kind string) func(context.Context, client.Object) []reconcile.Request {
+	return func(_ context.Context, obj client.Object) []reconcile.Request {
+		o, ok := translate.OriginOf(obj)
+		if !ok || o.MCP != s.cfg.MCP || o.Kind != kind {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.Namespace, Name: o.Name}}}
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.Namespace, Name: o.Name}}}
+}
+
+// syncedKinds are the kinds a session copies, in order.
+var syncedKinds = []string{translate.KindService, translate.KindGateway, translate.KindHTTPRoute, translate.KindIngress}
+
+func newObject(kind string) client.Object {
+	switch kind {
+	case translate.KindService:
+		return &corev1.Service{}
+	case translate.KindGateway:
+		return &gatewayv1.Gateway{}
+	case translate.KindHTTPRoute:
+		return &gatewayv1.HTTPRoute{}
+	case translate.KindIngress:
+		return &networkingv1.Ingress{}
+	}
+	panic("unknown kind " + kind)
+}
+
+func newList(kind string) client.ObjectList {
+	switch kind {
+	case translate.KindService:
+		return &corev1.ServiceList{}
+	case translate.KindGateway:
+		return &gatewayv1.GatewayList{}
+	case translate.KindHTTPRoute:
+		return &gatewayv1.HTTPRouteList{}
+	case translate.KindIngress:
+		return &networkingv1.IngressList{}
+	}
+	panic("unknown kind " + kind)
+}
+
+// servedKinds splits the synced kinds into those both clusters serve and those one
+// of them does not (Gateway API CRDs missing).
+func servedKinds(tenant, workload cluster.Cluster) (served, unserved []string) {
+	for _, k := range syncedKinds {
+		gvk, err := apiutil.GVKForObject(newObject(k), tenant.GetScheme())
+		ok := err == nil
+		for _, c := range []cluster.Cluster{tenant, workload} {
+			if !ok {
+				break
+			}
+			if _, err := c.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+				ok = false
+			}
+		}
+		if ok {
+			served = append(served, k)
+		} else {
+			unserved = append(unserved, k)
+		}
+	}
+	return served, unserved
+}
+
+// newController builds the controller of one kind: it watches the tenant objects, their
+// copies, and for HTTPRoutes what decides their attachment and references.
+func (s *Session) newController(ctx context.Context, kind string, tenant, workload cluster.Cluster, tenantEvents events.EventRecorder) (controller.TypedController[reconcile.Request], error) {
+	var r reconcile.TypedReconciler[reconcile.Request]
+	switch kind {
+	case translate.KindService:
+		r = &serviceSync{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), namespace: s.cfg.Namespace, mcp: s.cfg.MCP, tenantDNS: s.cfg.TenantDNS}
+	case translate.KindGateway:
+		r = newGatewaySync(kindSync[*gatewayv1.Gateway]{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenantEvents, namespace: s.cfg.Namespace, mcp: s.cfg.MCP})
+	case translate.KindHTTPRoute:
+		r = newHTTPRouteSync(kindSync[*gatewayv1.HTTPRoute]{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenantEvents, namespace: s.cfg.Namespace, mcp: s.cfg.MCP})
+	case translate.KindIngress:
+		r = newIngressSync(kindSync[*networkingv1.Ingress]{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenantEvents, namespace: s.cfg.Namespace, mcp: s.cfg.MCP})
+	}
+	c, err := controller.NewTypedUnmanaged[reconcile.Request](strings.ToLower(kind)+"s-"+s.cfg.Namespace, controller.TypedOptions[reconcile.Request]{
+		Reconciler:              s.track(kind, r),
+		MaxConcurrentReconciles: max(1, s.cfg.Workers),
+		SkipNameValidation:      ptr.To(true),
+		CacheSyncTimeout:        time.Minute,
+		LogConstructor: func(req *reconcile.Request) logr.Logger {
+			l := log.FromContext(ctx).WithValues("kind", kind)
+			if req != nil {
+				l = l.WithValues("object", req.NamespacedName.String())
+			}
+			return l
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Watch(source.Kind(tenant.GetCache(), newObject(kind), &handler.EnqueueRequestForObject{})); err != nil {
+		return nil, err
+	}
+	if err := c.Watch(source.Kind(workload.GetCache(), newObject(kind), handler.EnqueueRequestsFromMapFunc(s.copyToTenant(kind)))); err != nil {
+		return nil, err
+	}
+	if kind == translate.KindHTTPRoute {
+		// Attachment depends on the tenant's Gateways and namespaces, references on its
+		// ReferenceGrants: a change of any of them copies every route again.
+		allRoutes := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+			var routes gatewayv1.HTTPRouteList
+			if err := tenant.GetClient().List(ctx, &routes); err != nil {
+				return nil
+			}
+			reqs := make([]reconcile.Request, 0, len(routes.Items))
+			for i := range routes.Items {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&routes.Items[i])})
+			}
+			return reqs
+		})
+		for _, obj := range []client.Object{&gatewayv1.Gateway{}, &gatewayv1beta1.ReferenceGrant{}, &corev1.Namespace{}} {
+			if err := c.Watch(source.Kind(tenant.GetCache(), obj, allRoutes)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
 }
