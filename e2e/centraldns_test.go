@@ -106,6 +106,16 @@ func TestCentralDNS(t *testing.T) {
 			return nil
 		}
 	}
+	// empty accepts NODATA with the SOA the central Corefile's guard template adds.
+	empty := func(m *dns.Msg) error {
+		if err := answer(dns.RcodeSuccess)(m); err != nil {
+			return err
+		}
+		if len(m.Ns) != 1 || m.Ns[0].Header().Rrtype != dns.TypeSOA || m.Ns[0].(*dns.SOA).Serial != 1 {
+			return fmt.Errorf("want the guard's SOA in the authority section, got %v", m.Ns)
+		}
+		return nil
+	}
 	queries := []struct {
 		name  string
 		qname string
@@ -119,6 +129,15 @@ func TestCentralDNS(t *testing.T) {
 		{name: "GatewayDNS any label", qname: "my-service.gateway.c1.istio-system.clusters.openmcp.cluster", qtype: dns.TypeA, want: answer(dns.RcodeSuccess, "10.1.0.1")},
 		{name: "GatewayDNS several labels", qname: "a.b.c.gateway.c1.istio-system.clusters.openmcp.cluster", qtype: dns.TypeAAAA, want: answer(dns.RcodeSuccess, "fd01::1")},
 		{name: "GatewayDNS other cluster", qname: "x.gateway.c9.istio-system.clusters.openmcp.cluster", qtype: dns.TypeA, want: answer(dns.RcodeNameError)},
+		{name: "cluster domain is empty, not every record of the cluster", qname: "c1.openmcp.cluster", qtype: dns.TypeA, want: empty},
+		{name: "base domain is empty", qname: "openmcp.cluster", qtype: dns.TypeAAAA, want: empty},
+		{name: "GatewayDNS namespace level is empty", qname: "c1.istio-system.clusters.openmcp.cluster", qtype: dns.TypeA, want: empty},
+		{name: "base domain SOA", qname: "openmcp.cluster", qtype: dns.TypeSOA, want: func(m *dns.Msg) error {
+			if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 || m.Answer[0].Header().Rrtype != dns.TypeSOA {
+				return fmt.Errorf("want one SOA record")
+			}
+			return nil
+		}},
 	}
 	for _, q := range queries {
 		for _, network := range []string{"udp", "tcp"} {
