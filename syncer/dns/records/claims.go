@@ -23,9 +23,8 @@ func NewClaims() *Claims {
 	return &Claims{owners: map[string]Owner{}, below: map[string]map[string]string{}}
 }
 
-// Add records that owner holds hostname. A hostname is added once; adding it again
-// replaces its owner only when nothing is recorded below it for the old owner, which
-// is all callers need (they add each stored name once).
+// Add records that owner holds hostname; adding a hostname again replaces its owner.
+// Add does not check for conflicts: call Check first.
 func (c *Claims) Add(hostname string, owner Owner) {
 	if old, ok := c.owners[hostname]; ok {
 		c.remove(hostname, old)
