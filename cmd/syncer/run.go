@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -22,6 +23,8 @@ import (
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/controllers"
+	"github.com/vcdns/vcdns/syncer/dns/hostname"
+	"github.com/vcdns/vcdns/syncer/dns/skydns"
 	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/remote"
 )
@@ -39,6 +42,12 @@ type config struct {
 
 	platformQPS, tenantQPS, workloadQPS       float64
 	platformBurst, tenantBurst, workloadBurst int
+
+	baseDomain    string
+	recordTTL     time.Duration
+	etcdEndpoints string
+	skydnsPrefix  string
+	centralDNS    string
 
 	leaderElect      bool
 	leaderElectionNS string
@@ -65,6 +74,11 @@ func newFlags(cfg *config) *flag.FlagSet {
 	fs.IntVar(&cfg.tenantBurst, "tenant-burst", 200, "Client burst towards each tenant API server")
 	fs.Float64Var(&cfg.workloadQPS, "workload-qps", 100, "Client QPS of each MCP towards its workload cluster")
 	fs.IntVar(&cfg.workloadBurst, "workload-burst", 200, "Client burst of each MCP towards its workload cluster")
+	fs.StringVar(&cfg.baseDomain, "base-domain", hostname.DefaultBaseDomain, "Domain the hostnames of Gateways and Ingresses are published in; a cluster publishes below <cluster>.<base-domain>")
+	fs.DurationVar(&cfg.recordTTL, "record-ttl", 30*time.Second, "TTL of the published records")
+	fs.StringVar(&cfg.etcdEndpoints, "central-etcd-endpoints", "", "Comma-separated client URLs of the central DNS etcd (empty: publishing off)")
+	fs.StringVar(&cfg.skydnsPrefix, "skydns-prefix", skydns.DefaultPrefix, "etcd prefix of the records, the CoreDNS etcd plugin's path")
+	fs.StringVar(&cfg.centralDNS, "central-dns-address", "", "Comma-separated addresses (ip or ip:port) of the central DNS every cluster's CoreDNS forwards the base domain to (empty: Corefiles are not patched)")
 	fs.BoolVar(&cfg.leaderElect, "leader-elect", true, "Elect a leader so that only one syncer replica writes")
 	fs.StringVar(&cfg.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the cluster namespace)")
 	fs.StringVar(&cfg.leaderElectionID, "leader-election-id", "vcdns-syncer", "Name of the leader election Lease")
@@ -141,9 +155,30 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		WorkloadLimits:   remote.Limits{QPS: float32(cfg.workloadQPS), Burst: cfg.workloadBurst},
 		ProbeInterval:    cfg.probeInterval,
 	}
+	if err := hostname.Validate(cfg.baseDomain); err != nil {
+		return fmt.Errorf("--base-domain: %w", err)
+	}
+	opts.DNS = controllers.DNSOptions{BaseDomain: cfg.baseDomain, TTL: cfg.recordTTL, CentralDNS: splitList(cfg.centralDNS)}
+	if endpoints := splitList(cfg.etcdEndpoints); len(endpoints) > 0 {
+		etcd, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewRaw(zap.UseFlagOptions(&cfg.zapOpts)).Named("etcd")})
+		if err != nil {
+			return fmt.Errorf("connecting to the central etcd: %w", err)
+		}
+		defer etcd.Close()
+		if opts.DNS.Store, err = skydns.NewStore(etcd, skydns.Options{Prefix: cfg.skydnsPrefix}); err != nil {
+			return err
+		}
+	}
+	publisher := &controllers.Publisher{Scheme: scheme, Options: opts}
+	defer publisher.StopAll()
 	recorder := mgr.GetEventRecorder("vcdns-syncer")
-	if err := (&controllers.ClusterReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ClusterReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts, Publisher: publisher}).SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if publisher.Enabled() {
+		if err := (&controllers.GatewayDNSReconciler{Client: mgr.GetClient(), Scheme: scheme, Options: opts, Publisher: publisher}).SetupWithManager(mgr); err != nil {
+			return err
+		}
 	}
 	mcps := &controllers.MCPReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts}
 	if err := mcps.SetupWithManager(mgr); err != nil {
@@ -166,4 +201,14 @@ func parseNamespacedName(s string) (types.NamespacedName, error) {
 		return types.NamespacedName{}, fmt.Errorf("%q is not namespace/name", s)
 	}
 	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

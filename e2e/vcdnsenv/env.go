@@ -78,6 +78,7 @@ type Env struct {
 	Tenants map[string]*landscape.Cluster
 	Client  client.Client // platform admin
 	Syncer  *landscape.Process
+	Central *CentralDNS
 	Spec    Spec
 }
 
@@ -111,12 +112,21 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range spec.Workloads {
+	if _, err := e.StartCentralDNS(ctx); err != nil {
+		return nil, err
+	}
+	for i, w := range spec.Workloads {
 		c, err := l.StartCluster(ctx, w.Name, landscape.ClusterOptions{DualStack: w.DualStack, Users: []landscape.User{syncer}})
 		if err != nil {
 			return nil, err
 		}
 		if err := c.InstallCRDs(ctx, gw...); err != nil {
+			return nil, err
+		}
+		if err := e.WriteClusterCorefile(ctx, c); err != nil {
+			return nil, err
+		}
+		if err := e.startDataPlane(ctx, c, i+1, w.DualStack); err != nil {
 			return nil, err
 		}
 		e.Workloads[w.Name] = c
@@ -209,6 +219,8 @@ func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		"--probe-interval", "2s",
+		"--central-etcd-endpoints", e.Central.Etcd.Endpoint,
+		"--central-dns-address", e.Central.DNS.Addr,
 	}, extraArgs...)
 	p, err := e.L.Start(filepath.Join(e.L.Dir(), "syncer"), "syncer", bin, args...)
 	if err != nil {

@@ -17,31 +17,51 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/remote"
 )
 
-// ClusterReconciler keeps the status of registered workload clusters: reachable or
-// not, and their service ranges.
+// BaseDomainAnnotation on a Cluster holds the domain its objects may publish in.
+const BaseDomainAnnotation = "dns.openmcp.cloud/base-domain"
+
+// ClusterReconciler keeps registered workload clusters: their status (reachable, service
+// ranges, what is published), publishing of their hostnames, and the block in their
+// CoreDNS Corefile that forwards the base domain to the central DNS.
 type ClusterReconciler struct {
-	Client   client.Client
-	Scheme   *runtime.Scheme
-	Recorder events.EventRecorder
-	Options  Options
+	Client    client.Client
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Options   Options
+	Publisher *Publisher
+
+	notify chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster]
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=clusters,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=vcdns.io,resources=clusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=vcdns.io,resources=clusters/status;clusters/finalizers,verbs=get;update;patch
 
 // SetupWithManager registers the reconciler.
 func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Options.ClusterNamespace })
+	r.notify = make(chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster], 1024)
+	if r.Publisher != nil {
+		r.Publisher.Notify = func(name string) {
+			select {
+			case r.notify <- event.TypedGenericEvent[*vcdnsv1alpha1.Cluster]{Object: &vcdnsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: r.Options.ClusterNamespace, Name: name}}}:
+			default:
+			}
+		}
+	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&vcdnsv1alpha1.Cluster{}, builder.WithPredicates(inNamespace, predicate.GenerationChangedPredicate{})).
+		For(&vcdnsv1alpha1.Cluster{}, builder.WithPredicates(inNamespace, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clustersOfSecret), builder.WithPredicates(inNamespace)).
+		WatchesRawSource(source.Channel(r.notify, &handler.TypedEnqueueRequestForObject[*vcdnsv1alpha1.Cluster]{})).
 		Named("cluster").
 		Complete(r)
 }
@@ -50,6 +70,21 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	cluster := &vcdnsv1alpha1.Cluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cluster); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cluster.DeletionTimestamp.IsZero() {
+		return r.deregister(ctx, cluster)
+	}
+	if !controllerutil.ContainsFinalizer(cluster, Finalizer) || cluster.Annotations[BaseDomainAnnotation] != r.baseDomain(cluster.Name) {
+		patched := cluster.DeepCopy()
+		controllerutil.AddFinalizer(patched, Finalizer)
+		if patched.Annotations == nil {
+			patched.Annotations = map[string]string{}
+		}
+		patched.Annotations[BaseDomainAnnotation] = r.baseDomain(cluster.Name)
+		if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
+			return ctrl.Result{}, err
+		}
+		cluster = patched
 	}
 	status := cluster.Status.DeepCopy()
 	status.ObservedGeneration = cluster.Generation
@@ -62,7 +97,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
 
-	err := r.observe(ctx, cluster, status)
+	kc, err := r.observe(ctx, cluster, status)
 	if err != nil {
 		cond(vcdnsv1alpha1.ConditionReachable, false, "Unreachable", err.Error())
 		cond(vcdnsv1alpha1.ConditionReady, false, "Unreachable", "The cluster's API server cannot be reached; what was published for it is kept")
@@ -72,6 +107,25 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			cond(vcdnsv1alpha1.ConditionReady, false, "NoServiceCIDRs", "No service ranges in spec.serviceCIDRs and none discovered")
 		} else {
 			cond(vcdnsv1alpha1.ConditionReady, true, "Ready", "The cluster takes copies")
+		}
+	}
+	if kc != nil && r.Publisher.Enabled() {
+		r.Publisher.Ensure(cluster.Name, kc)
+		st := r.Publisher.Status(cluster.Name)
+		switch {
+		case st.Started && st.LastError == "":
+			cond(vcdnsv1alpha1.ConditionPublished, true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused))
+		case st.Started || st.LastError != "":
+			cond(vcdnsv1alpha1.ConditionPublished, false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError))
+		default:
+			cond(vcdnsv1alpha1.ConditionPublished, false, "Starting", "Reading the cluster's Gateways, HTTPRoutes and Ingresses; what was published is kept")
+		}
+	}
+	if kc != nil && err == nil && len(r.Options.DNS.CentralDNS) > 0 {
+		if reason, msg, ok := r.patchCorefile(ctx, cluster, kc, false); ok {
+			cond(vcdnsv1alpha1.ConditionCorefilePatched, true, reason, msg)
+		} else {
+			cond(vcdnsv1alpha1.ConditionCorefilePatched, false, reason, msg)
 		}
 	}
 	if !apiequality.Semantic.DeepEqual(&cluster.Status, status) {
@@ -93,29 +147,30 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
 }
 
-// observe probes the cluster and reads its service ranges into status.
-func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, status *vcdnsv1alpha1.ClusterStatus) error {
+// observe probes the cluster and reads its service ranges into status. It returns the
+// cluster's kubeconfig whenever it could be read, reachable or not.
+func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, status *vcdnsv1alpha1.ClusterStatus) (*remote.Kubeconfig, error) {
 	kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := remote.Probe(ctx, kc.Config, 5*time.Second); err != nil {
-		return err
+		return kc, err
 	}
 	if len(cluster.Spec.ServiceCIDRs) > 0 {
 		status.ServiceCIDRs = slices.Clone(cluster.Spec.ServiceCIDRs)
-		return nil
+		return kc, nil
 	}
 	c, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
 	if err != nil {
-		return err
+		return kc, err
 	}
 	cidrs, err := serviceCIDRs(ctx, c)
 	if err != nil {
-		return err
+		return kc, err
 	}
 	status.ServiceCIDRs = cidrs
-	return nil
+	return kc, nil
 }
 
 // serviceCIDRs reads a cluster's service ranges from its ServiceCIDR objects.

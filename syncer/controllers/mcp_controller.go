@@ -60,6 +60,8 @@ type Options struct {
 	TenantLimits, WorkloadLimits remote.Limits
 	// ProbeInterval is how often reachability is checked.
 	ProbeInterval time.Duration
+	// DNS configures publishing and Corefile patching.
+	DNS DNSOptions
 }
 
 // MCPReconciler reconciles ManagedControlPlanes.

@@ -1,0 +1,106 @@
+package vcdnsenv
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vcdns/vcdns/e2e/dataplane"
+	"github.com/vcdns/vcdns/e2e/landscape"
+)
+
+// ClusterCorefile is the Corefile a workload cluster's own CoreDNS starts with, like
+// a kubeadm cluster's; it reads the cluster's API with the kubeconfig in
+// $VCDNS_KUBECONFIG. The syncer adds its block for the base domain.
+const ClusterCorefile = `. {
+    bind {$VCDNS_BIND}
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig {$VCDNS_KUBECONFIG}
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    forward . /etc/resolv.conf
+    cache 30
+}
+`
+
+// CentralDNS is the central etcd and the CoreDNS that serves it.
+type CentralDNS struct {
+	Etcd *landscape.Etcd
+	DNS  *landscape.CoreDNS
+}
+
+// StartCentralDNS starts the central etcd and a CoreDNS running the Corefile
+// config/central-dns ships.
+func (e *Env) StartCentralDNS(ctx context.Context) (*CentralDNS, error) {
+	etcd, err := e.L.StartEtcd(ctx, "central-etcd")
+	if err != nil {
+		return nil, err
+	}
+	root, err := landscape.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	corefile, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
+	if err != nil {
+		return nil, err
+	}
+	dns, err := e.L.StartCoreDNSEnv(ctx, "central-dns", "coredns", string(corefile), map[string]string{"VCDNS_ETCD_ENDPOINTS": etcd.Endpoint})
+	if err != nil {
+		return nil, err
+	}
+	e.Central = &CentralDNS{Etcd: etcd, DNS: dns}
+	return e.Central, nil
+}
+
+// WriteClusterCorefile creates the kube-system/coredns ConfigMap of a workload cluster.
+func (e *Env) WriteClusterCorefile(ctx context.Context, c *landscape.Cluster) error {
+	cl, err := client.New(c.Config, client.Options{Scheme: Scheme})
+	if err != nil {
+		return err
+	}
+	return cl.Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "coredns"},
+		Data:       map[string]string{"Corefile": ClusterCorefile},
+	})
+}
+
+// ClusterCorefileNow reads a workload cluster's Corefile as it is now.
+func (e *Env) ClusterCorefileNow(ctx context.Context, c *landscape.Cluster) (string, error) {
+	cl, err := client.New(c.Config, client.Options{Scheme: Scheme})
+	if err != nil {
+		return "", err
+	}
+	var cm corev1.ConfigMap
+	if err := cl.Get(ctx, types.NamespacedName{Namespace: "kube-system", Name: "coredns"}, &cm); err != nil {
+		return "", err
+	}
+	return cm.Data["Corefile"], nil
+}
+
+// StartClusterDNS runs a workload cluster's own CoreDNS from the Corefile in its
+// ConfigMap exactly as it is now (as the syncer patched it).
+func (e *Env) StartClusterDNS(ctx context.Context, c *landscape.Cluster) (*landscape.CoreDNS, error) {
+	corefile, err := e.ClusterCorefileNow(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.L.StartCoreDNSEnv(ctx, "cluster-dns-"+c.Name, "coredns", corefile, map[string]string{"VCDNS_KUBECONFIG": c.KubeconfigPath})
+}
+
+// startDataPlane runs the simulated data plane (gateway controller, load balancer) of
+// the n-th workload cluster, handing out 172.18.n.0/24 and fd00:172:18:n::/112.
+func (e *Env) startDataPlane(ctx context.Context, c *landscape.Cluster, n int, dualStack bool) error {
+	opts := dataplane.Options{IPv4Pool: netip.MustParsePrefix(fmt.Sprintf("172.18.%d.0/24", n))}
+	if dualStack {
+		opts.IPv6Pool = netip.MustParsePrefix(fmt.Sprintf("fd00:172:18:%d::/112", n))
+	}
+	return dataplane.Start(ctx, c.Config, opts)
+}

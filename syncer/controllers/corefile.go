@@ -1,0 +1,120 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/dns/corefile"
+	"github.com/vcdns/vcdns/syncer/dns/hostname"
+	"github.com/vcdns/vcdns/syncer/remote"
+)
+
+// coreDNSLocation is where a cluster's Corefile lives, defaults applied.
+func coreDNSLocation(c *vcdnsv1alpha1.Cluster) (types.NamespacedName, string) {
+	loc := c.Spec.CoreDNS
+	key := types.NamespacedName{Namespace: loc.Namespace, Name: loc.Name}
+	if key.Namespace == "" {
+		key.Namespace = "kube-system"
+	}
+	if key.Name == "" {
+		key.Name = "coredns"
+	}
+	if loc.Key == "" {
+		return key, "Corefile"
+	}
+	return key, loc.Key
+}
+
+func (r *ClusterReconciler) baseDomain(cluster string) string {
+	return hostname.ClusterDomain(cluster, r.Options.DNS.BaseDomain)
+}
+
+// patchCorefile keeps (or, with remove, removes) the vcdns block in the cluster's
+// Corefile. A Corefile that does not parse is left untouched. It returns the reason and
+// message of the CorefilePatched condition, and whether the Corefile is as it should be.
+func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, kc *remote.Kubeconfig, remove bool) (string, string, bool) {
+	c, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
+	if err != nil {
+		return "ClientFailed", err.Error(), false
+	}
+	key, dataKey := coreDNSLocation(cluster)
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, key, &cm); err != nil {
+		if apierrors.IsNotFound(err) && remove {
+			return "Removed", "No Corefile", true
+		}
+		return "ConfigMapUnavailable", fmt.Sprintf("Reading ConfigMap %s: %v", key, err), false
+	}
+	current, ok := cm.Data[dataKey]
+	if !ok {
+		return "CorefileMissing", fmt.Sprintf("ConfigMap %s has no key %q", key, dataKey), false
+	}
+	var next []byte
+	if remove {
+		next, err = corefile.Remove([]byte(current))
+	} else {
+		next, err = corefile.Patch([]byte(current), corefile.Block{Zone: r.Options.DNS.BaseDomain, Upstreams: r.Options.DNS.CentralDNS})
+	}
+	if err != nil {
+		reason := "PatchFailed"
+		if errors.Is(err, corefile.ErrInvalid) {
+			reason = "CorefileInvalid"
+		}
+		return reason, fmt.Sprintf("The Corefile in ConfigMap %s is left untouched: %v", key, err), false
+	}
+	if string(next) != current {
+		patched := cm.DeepCopy()
+		patched.Data[dataKey] = string(next)
+		if err := c.Patch(ctx, patched, client.MergeFromWithOptions(&cm, client.MergeFromWithOptimisticLock{})); err != nil {
+			return "WriteFailed", fmt.Sprintf("Writing ConfigMap %s: %v", key, err), false
+		}
+		log.FromContext(ctx).Info("Wrote the vcdns block of the Corefile", "configMap", key.String(), "removed", remove)
+	}
+	if remove {
+		return "Removed", "The vcdns block is removed", true
+	}
+	return "Patched", fmt.Sprintf("ConfigMap %s forwards %s to %v", key, r.Options.DNS.BaseDomain, r.Options.DNS.CentralDNS), true
+}
+
+// deregister removes what the syncer did for a Cluster that is being deleted: its
+// published names and its Corefile block. A cluster that cannot be reached keeps the
+// finalizer, so that the block is not forgotten.
+func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alpha1.Cluster) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(cluster, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if r.Publisher.Enabled() {
+		r.Publisher.Stop(cluster.Name)
+		if err := r.Publisher.Unpublish(ctx, cluster.Name); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if len(r.Options.DNS.CentralDNS) > 0 {
+		kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		if kc != nil {
+			if reason, msg, ok := r.patchCorefile(ctx, cluster, kc, true); !ok {
+				return ctrl.Result{}, fmt.Errorf("removing the Corefile block (%s): %s", reason, msg)
+			}
+		}
+	}
+	patched := cluster.DeepCopy()
+	controllerutil.RemoveFinalizer(patched, Finalizer)
+	if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
+		return ctrl.Result{}, err
+	}
+	log.FromContext(ctx).Info("Deregistered cluster")
+	return ctrl.Result{}, nil
+}

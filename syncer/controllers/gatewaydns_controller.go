@@ -1,0 +1,189 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/dns/hostname"
+	"github.com/vcdns/vcdns/syncer/dns/records"
+	"github.com/vcdns/vcdns/syncer/remote"
+)
+
+// GatewayDNSReconciler publishes the names of GatewayDNS objects: for every selected
+// cluster whose Service has load-balancer addresses, every name below
+// gateway.<cluster>.<namespace>.clusters.<base domain>.
+type GatewayDNSReconciler struct {
+	Client    client.Client
+	Scheme    *runtime.Scheme
+	Options   Options
+	Publisher *Publisher
+}
+
+// +kubebuilder:rbac:groups=vcdns.io,resources=gatewaydnses,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=vcdns.io,resources=gatewaydnses/status;gatewaydnses/finalizers,verbs=get;update;patch
+
+// SetupWithManager registers the reconciler.
+func (r *GatewayDNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&vcdnsv1alpha1.GatewayDNS{}).
+		Watches(&vcdnsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.all)).
+		Named("gatewaydns").
+		Complete(r)
+}
+
+func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	gd := &vcdnsv1alpha1.GatewayDNS{}
+	if err := r.Client.Get(ctx, req.NamespacedName, gd); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !gd.DeletionTimestamp.IsZero() {
+		if !controllerutil.ContainsFinalizer(gd, Finalizer) {
+			return ctrl.Result{}, nil
+		}
+		in := records.GatewayDNSInput{Namespace: gd.Namespace, Name: gd.Name, BaseDomain: r.Options.DNS.BaseDomain}
+		if err := r.Publisher.apply(ctx, records.ComputeGatewayDNS(in)); err != nil {
+			return ctrl.Result{}, err
+		}
+		patched := gd.DeepCopy()
+		controllerutil.RemoveFinalizer(patched, Finalizer)
+		return ctrl.Result{}, r.Client.Patch(ctx, patched, client.MergeFrom(gd))
+	}
+	if !controllerutil.ContainsFinalizer(gd, Finalizer) {
+		patched := gd.DeepCopy()
+		controllerutil.AddFinalizer(patched, Finalizer)
+		if err := r.Client.Patch(ctx, patched, client.MergeFrom(gd)); err != nil {
+			return ctrl.Result{}, err
+		}
+		gd = patched
+	}
+
+	status := gd.Status.DeepCopy()
+	status.ObservedGeneration = gd.Generation
+	status.Clusters = nil
+	in := records.GatewayDNSInput{Namespace: gd.Namespace, Name: gd.Name, BaseDomain: r.Options.DNS.BaseDomain, TTL: r.Options.DNS.TTL}
+	selector, err := metav1.LabelSelectorAsSelector(&gd.Spec.ClusterSelector)
+	if err != nil {
+		return ctrl.Result{}, r.setReady(ctx, gd, status, false, "InvalidSelector", err.Error())
+	}
+	svcNS, svcName, _ := strings.Cut(gd.Spec.Service, "/")
+	var clusters vcdnsv1alpha1.ClusterList
+	if err := r.Client.List(ctx, &clusters, client.InNamespace(r.Options.ClusterNamespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, c := range clusters.Items {
+		entry := vcdnsv1alpha1.GatewayDNSCluster{Cluster: c.Name, Hostname: hostname.GatewayDNSDomain(c.Name, gd.Namespace, r.Options.DNS.BaseDomain)}
+		addrs, err := r.loadBalancerAddresses(ctx, &c, types.NamespacedName{Namespace: svcNS, Name: svcName})
+		switch {
+		case err != nil:
+			in.Keep = append(in.Keep, c.Name)
+			entry.Message = fmt.Sprintf("Cluster unreachable, names kept as published: %v", err)
+		case len(addrs) == 0:
+			entry.Message = fmt.Sprintf("Service %s has no load-balancer address yet", gd.Spec.Service)
+		default:
+			in.Targets = append(in.Targets, records.GatewayDNSTarget{Cluster: c.Name, Namespace: gd.Namespace, Addresses: addrs})
+			for _, a := range addrs {
+				entry.Addresses = append(entry.Addresses, a.String())
+			}
+		}
+		status.Clusters = append(status.Clusters, entry)
+	}
+	res, err := r.Publisher.plan(ctx, func(claims *records.Claims) records.Result {
+		in.Claims = claims
+		return records.ComputeGatewayDNS(in)
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	published := map[string]bool{}
+	for _, e := range res.Endpoints {
+		published[e.Hostname] = true
+	}
+	refused := map[string]string{}
+	for _, ref := range res.Refusals {
+		refused[ref.Hostname] = ref.Message
+	}
+	for i := range status.Clusters {
+		e := &status.Clusters[i]
+		e.Published = published[e.Hostname]
+		if msg, ok := refused[e.Hostname]; ok {
+			e.Message = msg
+		}
+	}
+	ready, reason, msg := true, "Published", fmt.Sprintf("%d of %d selected clusters published", len(res.Endpoints), len(status.Clusters))
+	if len(res.Refusals) > 0 {
+		ready, reason = false, "Refused"
+	}
+	if err := r.setReady(ctx, gd, status, ready, reason, msg); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Load-balancer addresses change without the platform hearing of it: look again.
+	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
+}
+
+func (r *GatewayDNSReconciler) loadBalancerAddresses(ctx context.Context, c *vcdnsv1alpha1.Cluster, key types.NamespacedName) ([]netip.Addr, error) {
+	kc, err := remote.FromSecret(ctx, r.Client, c.Namespace, c.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+	if err != nil {
+		return nil, err
+	}
+	cfg := *kc.Config
+	cfg.Timeout = 5 * time.Second
+	cl, err := client.New(&cfg, client.Options{Scheme: r.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	var svc corev1.Service
+	if err := cl.Get(ctx, key, &svc); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var addrs []netip.Addr
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if a, err := netip.ParseAddr(ing.IP); err == nil {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs, nil
+}
+
+func (r *GatewayDNSReconciler) setReady(ctx context.Context, gd *vcdnsv1alpha1.GatewayDNS, status *vcdnsv1alpha1.GatewayDNSStatus, ok bool, reason, msg string) error {
+	s := metav1.ConditionFalse
+	if ok {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: vcdnsv1alpha1.ConditionReady, Status: s, Reason: reason, Message: msg, ObservedGeneration: gd.Generation})
+	if apiequality.Semantic.DeepEqual(&gd.Status, status) {
+		return nil
+	}
+	patched := gd.DeepCopy()
+	patched.Status = *status
+	return r.Client.Status().Patch(ctx, patched, client.MergeFrom(gd))
+}
+
+func (r *GatewayDNSReconciler) all(ctx context.Context, _ client.Object) []ctrl.Request {
+	var list vcdnsv1alpha1.GatewayDNSList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}

@@ -1,0 +1,417 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/vcdns/vcdns/syncer/dns/hostname"
+	"github.com/vcdns/vcdns/syncer/dns/records"
+	"github.com/vcdns/vcdns/syncer/dns/skydns"
+	"github.com/vcdns/vcdns/syncer/remote"
+	"github.com/vcdns/vcdns/syncer/translate"
+)
+
+// ConditionPublished is the condition the syncer sets on Gateways: whether their
+// hostnames are published, and if not, why.
+const ConditionPublished = "vcdns.io/Published"
+
+// AnnotationPublishRefused holds, on HTTPRoutes and Ingresses (which have no conditions
+// of their own), which of their hostnames are not published and why.
+const AnnotationPublishRefused = "vcdns.io/publish-refused"
+
+// DNSOptions configure publishing hostnames into the central DNS.
+type DNSOptions struct {
+	// BaseDomain is the domain every published name is in.
+	BaseDomain string
+	// TTL of the published records.
+	TTL time.Duration
+	// Store is the central etcd; nil turns publishing off.
+	Store *skydns.Store
+	// CentralDNS are the addresses every cluster's CoreDNS forwards the base domain to;
+	// empty turns Corefile patching off.
+	CentralDNS []string
+}
+
+// PublishStatus is what publishing reports for one cluster.
+type PublishStatus struct {
+	// Started is true once the cluster's objects have been read and published once.
+	Started bool
+	// Names counts the hostnames published for the cluster.
+	Names int
+	// Refused counts the hostnames refused.
+	Refused int
+	// LastError is the newest error.
+	LastError string
+}
+
+// Publisher keeps the central DNS store equal to what the Gateways, HTTPRoutes and
+// Ingresses of every registered cluster say. Each cluster has a session of its own
+// (its cache and a controller with one key, the cluster); a cluster that cannot be read
+// is not planned for, so its names stay as published.
+type Publisher struct {
+	Scheme  *runtime.Scheme
+	Options Options
+	// Notify is called with a cluster's name when its PublishStatus changes.
+	Notify func(cluster string)
+
+	storeMu sync.Mutex // one Read-Plan-Apply at a time: no self-inflicted conflicts
+
+	mu       sync.Mutex
+	sessions map[string]*pubSession
+}
+
+type pubSession struct {
+	key    string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	status PublishStatus
+}
+
+// Enabled reports whether publishing is configured.
+func (p *Publisher) Enabled() bool { return p != nil && p.Options.DNS.Store != nil }
+
+// Ensure runs publishing for a cluster, restarting it when its kubeconfig changed.
+func (p *Publisher) Ensure(name string, cfg *remote.Kubeconfig) {
+	p.mu.Lock()
+	if p.sessions == nil {
+		p.sessions = map[string]*pubSession{}
+	}
+	s := p.sessions[name]
+	p.mu.Unlock()
+	if s != nil && s.key == cfg.Hash {
+		return
+	}
+	if s != nil {
+		p.Stop(name)
+	}
+	ctx, cancel := context.WithCancel(log.IntoContext(context.Background(), log.Log.WithName("publish").WithValues("cluster", name)))
+	s = &pubSession{key: cfg.Hash, cancel: cancel, done: make(chan struct{})}
+	p.mu.Lock()
+	p.sessions[name] = s
+	p.mu.Unlock()
+	go func() {
+		defer close(s.done)
+		p.run(ctx, name, cfg, s)
+	}()
+}
+
+// Stop ends publishing for a cluster; what it published stays.
+func (p *Publisher) Stop(name string) {
+	p.mu.Lock()
+	s := p.sessions[name]
+	delete(p.sessions, name)
+	p.mu.Unlock()
+	if s != nil {
+		s.cancel()
+		<-s.done
+	}
+}
+
+// StopAll ends every publishing session.
+func (p *Publisher) StopAll() {
+	p.mu.Lock()
+	names := make([]string, 0, len(p.sessions))
+	for n := range p.sessions {
+		names = append(names, n)
+	}
+	p.mu.Unlock()
+	for _, n := range names {
+		p.Stop(n)
+	}
+}
+
+// Status reports publishing of a cluster.
+func (p *Publisher) Status(name string) PublishStatus {
+	p.mu.Lock()
+	s := p.sessions[name]
+	p.mu.Unlock()
+	if s == nil {
+		return PublishStatus{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// Unpublish removes everything published for a cluster (it was deregistered).
+func (p *Publisher) Unpublish(ctx context.Context, name string) error {
+	return p.apply(ctx, records.Result{Scope: records.ClusterScope(name)})
+}
+
+// apply plans res against the store and applies the changes.
+func (p *Publisher) apply(ctx context.Context, res records.Result) error {
+	_, err := p.plan(ctx, func(*records.Claims) records.Result { return res })
+	return err
+}
+
+// plan reads the store, computes the desired records with the stored claims, and
+// applies the difference. It returns the computed result and what Plan skipped.
+func (p *Publisher) plan(ctx context.Context, compute func(*records.Claims) records.Result) (records.Result, error) {
+	store := p.Options.DNS.Store
+	p.storeMu.Lock()
+	defer p.storeMu.Unlock()
+	state, err := store.Read(ctx)
+	if err != nil {
+		return records.Result{}, fmt.Errorf("reading the central DNS store: %w", err)
+	}
+	res := compute(state.Claims())
+	changes := skydns.Plan(state, skydns.Desired{Scope: res.Scope, Endpoints: res.Endpoints})
+	res.Refusals = append(res.Refusals, changes.Skipped...)
+	if changes.Empty() {
+		return res, nil
+	}
+	if err := store.Apply(ctx, changes); err != nil {
+		return res, fmt.Errorf("writing the central DNS store: %w", err)
+	}
+	log.FromContext(ctx).Info("Published", "changes", changes.String())
+	return res, nil
+}
+
+func (p *Publisher) setStatus(name string, s *pubSession, st PublishStatus) {
+	s.mu.Lock()
+	changed := s.status != st
+	s.status = st
+	s.mu.Unlock()
+	if changed && p.Notify != nil {
+		p.Notify(name)
+	}
+}
+
+func (p *Publisher) run(ctx context.Context, name string, cfg *remote.Kubeconfig, s *pubSession) {
+	backoff := time.Second
+	for {
+		err := p.runOnce(ctx, name, cfg, s)
+		if ctx.Err() != nil {
+			return
+		}
+		st := p.statusOf(s)
+		st.LastError = err.Error()
+		p.setStatus(name, s, st)
+		log.FromContext(ctx).Error(err, "Publishing session ended, restarting", "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+func (p *Publisher) statusOf(s *pubSession) PublishStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+func (p *Publisher) runOnce(parent context.Context, name string, cfg *remote.Kubeconfig, s *pubSession) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	c, err := cluster.New(cfg.Config, func(o *cluster.Options) { o.Scheme = p.Scheme })
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := c.Start(ctx); err != nil {
+			errs <- err
+		}
+	}()
+	defer wg.Wait()
+
+	r := &publishCluster{p: p, name: name, session: s, client: c.GetClient(), recorder: c.GetEventRecorder("vcdns-syncer")}
+	ctrl, err := controller.NewTypedUnmanaged[reconcile.Request]("publish-"+name, controller.TypedOptions[reconcile.Request]{
+		Reconciler:         r,
+		SkipNameValidation: ptr.To(true),
+		CacheSyncTimeout:   time.Minute,
+		LogConstructor:     func(*reconcile.Request) logr.Logger { return log.FromContext(ctx) },
+	})
+	if err != nil {
+		return err
+	}
+	// Every change of a Gateway, HTTPRoute, Ingress or namespace recomputes the
+	// cluster: one key, so bursts of changes collapse into one publish.
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	})
+	for _, obj := range []client.Object{&gatewayv1.Gateway{}, &gatewayv1.HTTPRoute{}, &networkingv1.Ingress{}, &corev1.Namespace{}} {
+		if err := ctrl.Watch(source.Kind(c.GetCache(), obj, all)); err != nil {
+			return err
+		}
+	}
+	go func() {
+		if err := ctrl.Start(ctx); err != nil {
+			errs <- err
+		}
+		cancel()
+	}()
+	select {
+	case <-ctx.Done():
+		return parent.Err()
+	case err := <-errs:
+		return err
+	}
+}
+
+// publishCluster is the reconcile of one cluster's published names.
+type publishCluster struct {
+	p        *Publisher
+	name     string
+	session  *pubSession
+	client   client.Client
+	recorder events.EventRecorder
+}
+
+func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	var gateways gatewayv1.GatewayList
+	var routes gatewayv1.HTTPRouteList
+	var ingresses networkingv1.IngressList
+	var namespaces corev1.NamespaceList
+	for _, l := range []client.ObjectList{&gateways, &routes, &ingresses, &namespaces} {
+		if err := r.client.List(ctx, l); err != nil {
+			return reconcile.Result{}, r.fail(fmt.Errorf("listing the cluster's objects: %w", err))
+		}
+	}
+	nsLabels := make(map[string]map[string]string, len(namespaces.Items))
+	for _, ns := range namespaces.Items {
+		nsLabels[ns.Name] = ns.Labels
+	}
+	opts := r.p.Options.DNS
+	res, err := r.p.plan(ctx, func(claims *records.Claims) records.Result {
+		return records.Compute(records.Input{
+			Cluster:         r.name,
+			Policy:          hostname.DefaultPolicy(r.name, opts.BaseDomain),
+			TTL:             opts.TTL,
+			Gateways:        gateways.Items,
+			HTTPRoutes:      routes.Items,
+			Ingresses:       ingresses.Items,
+			NamespaceLabels: nsLabels,
+			Origin:          originString,
+			Claims:          claims,
+		})
+	})
+	if err != nil {
+		return reconcile.Result{}, r.fail(err)
+	}
+	if err := r.showRefusals(ctx, gateways.Items, routes.Items, ingresses.Items, res); err != nil {
+		return reconcile.Result{}, r.fail(err)
+	}
+	r.p.setStatus(r.name, r.session, PublishStatus{Started: true, Names: len(res.Endpoints), Refused: len(res.Refusals)})
+	// The store is checked again after a while: a record someone removed comes back.
+	return reconcile.Result{RequeueAfter: r.p.Options.ProbeInterval}, nil
+}
+
+func (r *publishCluster) fail(err error) error {
+	st := r.p.statusOf(r.session)
+	st.LastError = err.Error()
+	r.p.setStatus(r.name, r.session, st)
+	return err
+}
+
+// showRefusals puts what was refused onto the objects that asked: a condition on
+// Gateways, an annotation on HTTPRoutes and Ingresses, and a Warning Event when that
+// changes. Objects with nothing refused get a True condition (Gateways) and no
+// annotation.
+func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.Gateway, routes []gatewayv1.HTTPRoute, ingresses []networkingv1.Ingress, res records.Result) error {
+	byObject := map[records.ObjectRef][]string{}
+	for _, ref := range res.Refusals {
+		byObject[ref.Object] = append(byObject[ref.Object], ref.Message)
+	}
+	message := func(kind, ns, name string) string {
+		msgs := byObject[records.ObjectRef{Kind: kind, Namespace: ns, Name: name}]
+		sort.Strings(msgs)
+		return strings.Join(msgs, "; ")
+	}
+	for i := range gateways {
+		gw := &gateways[i]
+		msg := message(records.KindGateway, gw.Namespace, gw.Name)
+		cond := metav1.Condition{Type: ConditionPublished, Status: metav1.ConditionTrue, Reason: "Published", Message: "The Gateway's hostnames are published", ObservedGeneration: gw.Generation}
+		if msg != "" {
+			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "Refused", msg
+		}
+		old := meta.FindStatusCondition(gw.Status.Conditions, ConditionPublished)
+		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
+			continue
+		}
+		patched := gw.DeepCopy()
+		meta.SetStatusCondition(&patched.Status.Conditions, cond)
+		if err := r.client.Status().Patch(ctx, patched, client.MergeFromWithOptions(gw, client.MergeFromWithOptimisticLock{})); err != nil {
+			return fmt.Errorf("writing condition %s of Gateway %s/%s: %w", ConditionPublished, gw.Namespace, gw.Name, err)
+		}
+		if msg != "" {
+			r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", msg)
+		}
+	}
+	for i := range routes {
+		if err := r.annotate(ctx, &routes[i], message(records.KindHTTPRoute, routes[i].Namespace, routes[i].Name)); err != nil {
+			return err
+		}
+	}
+	for i := range ingresses {
+		if err := r.annotate(ctx, &ingresses[i], message(records.KindIngress, ingresses[i].Namespace, ingresses[i].Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *publishCluster) annotate(ctx context.Context, obj client.Object, msg string) error {
+	cur, has := obj.GetAnnotations()[AnnotationPublishRefused]
+	if (msg == "" && !has) || (msg != "" && cur == msg) {
+		return nil
+	}
+	patched, _ := obj.DeepCopyObject().(client.Object)
+	ann := patched.GetAnnotations()
+	if msg == "" {
+		delete(ann, AnnotationPublishRefused)
+	} else {
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[AnnotationPublishRefused] = msg
+	}
+	patched.SetAnnotations(ann)
+	if err := r.client.Patch(ctx, patched, client.MergeFrom(obj)); err != nil {
+		return fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	if msg != "" {
+		r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", msg)
+	}
+	return nil
+}
+
+// originString describes the tenant object a copy was made from, for the owner
+// records in the store.
+func originString(obj metav1.Object) string {
+	o, ok := translate.OriginOf(obj)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%s %s %s/%s", o.MCP, o.Kind, o.Namespace, o.Name)
+}
