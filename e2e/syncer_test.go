@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func TestSyncer(t *testing.T) {
 	mcp1 := vcdnsenv.MCP{Namespace: "team-a", Name: "mcp1", Workload: "workload-1"}
 	mcp2 := vcdnsenv.MCP{Namespace: "team-b", Name: "mcp2", Workload: "workload-1"}
 	env, err := vcdnsenv.Setup(ctx, l, vcdnsenv.Spec{
-		Workloads: []vcdnsenv.Workload{{Name: "workload-1", DualStack: true}},
+		Workloads: []vcdnsenv.Workload{{Name: "workload-1", DualStack: true}, {Name: "workload-2"}},
 		MCPs:      []vcdnsenv.MCP{mcp1, mcp2},
 	})
 	if err != nil {
@@ -277,6 +278,69 @@ func TestSyncer(t *testing.T) {
 		}
 	})
 
+	t.Run("load-balancer status flows up to the tenant Service", func(t *testing.T) {
+		lb := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "public"},
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "public"}, Ports: []corev1.ServicePort{{Port: 443}}},
+		}
+		if err := tenant1.Create(ctx, lb); err != nil {
+			t.Fatal(err)
+		}
+		cp := copyOf(ctx, t, workload, ns1, "default", "public")
+		if len(cp.Spec.Ports) != 1 || cp.Spec.Ports[0].NodePort == lb.Spec.Ports[0].NodePort {
+			t.Errorf("copy ports %+v: node ports must be the workload cluster's own", cp.Spec.Ports)
+		}
+		waitFor(ctx, t, "tenant load-balancer status", func(ctx context.Context) error {
+			if err := workload.Get(ctx, client.ObjectKeyFromObject(cp), cp); err != nil {
+				return err
+			}
+			var got corev1.Service
+			if err := tenant1.Get(ctx, client.ObjectKeyFromObject(lb), &got); err != nil {
+				return err
+			}
+			if len(cp.Status.LoadBalancer.Ingress) == 0 || !reflect.DeepEqual(got.Status.LoadBalancer, cp.Status.LoadBalancer) {
+				return fmt.Errorf("tenant %+v, copy %+v", got.Status.LoadBalancer, cp.Status.LoadBalancer)
+			}
+			return nil
+		})
+	})
+
+	t.Run("changing the workload cluster moves the copies", func(t *testing.T) {
+		ns2 := vcdnsenv.MCPNamespace(mcp2)
+		workload2 := mustClient(t, env.Workloads["workload-2"])
+		var mcp vcdnsv1alpha1.ManagedControlPlane
+		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: mcp2.Namespace, Name: mcp2.Name}, &mcp); err != nil {
+			t.Fatal(err)
+		}
+		patched := mcp.DeepCopy()
+		patched.Spec.WorkloadCluster = "workload-2"
+		if err := env.Client.Patch(ctx, patched, client.MergeFrom(&mcp)); err != nil {
+			t.Fatal(err)
+		}
+		cp := copyOf(ctx, t, workload2, ns2, "default", "web")
+		waitGone(ctx, t, workload, &corev1.Namespace{}, types.NamespacedName{Name: ns2})
+		want := cp.Spec.ClusterIPs[0]
+		if !netip.MustParsePrefix(env.Workloads["workload-2"].ServiceCIDRs[0]).Contains(netip.MustParseAddr(want)) {
+			t.Fatalf("copy on workload-2 has IP %s outside its range", want)
+		}
+		waitFor(ctx, t, "annotation with workload-2's IP", func(ctx context.Context) error {
+			if got := waitAnnotation(ctx, t, tenant2, "default", "web"); got != want {
+				return fmt.Errorf("annotation %q, want %q", got, want)
+			}
+			return nil
+		})
+		// The tenant DNS is rendered for workload-2's ranges now; run it as rendered.
+		if err := env.WaitMCPCondition(ctx, mcp2, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		dns2.Process.Stop(5 * time.Second)
+		moved, err := env.StartTenantDNS(ctx, mcp2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectAnswer(ctx, t, moved.Addr, "web.default.svc.cluster.local.", dns.TypeA, want)
+	})
+
 	t.Run("deleting an MCP cleans up everything", func(t *testing.T) {
 		mcp := &vcdnsv1alpha1.ManagedControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: mcp2.Namespace, Name: mcp2.Name}}
 		if err := env.Client.Delete(ctx, mcp); err != nil {
@@ -284,7 +348,7 @@ func TestSyncer(t *testing.T) {
 		}
 		ns2 := vcdnsenv.MCPNamespace(mcp2)
 		waitGone(ctx, t, env.Client, mcp, client.ObjectKeyFromObject(mcp))
-		waitGone(ctx, t, workload, &corev1.Namespace{}, types.NamespacedName{Name: ns2})
+		waitGone(ctx, t, mustClient(t, env.Workloads["workload-2"]), &corev1.Namespace{}, types.NamespacedName{Name: ns2})
 		waitGone(ctx, t, env.Client, &corev1.Namespace{}, types.NamespacedName{Name: ns2})
 		// MCP1 is untouched.
 		copyOf(ctx, t, workload, ns1, "default", "web")

@@ -117,6 +117,9 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			cond(vcdnsv1alpha1.ConditionPublished, true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused))
 		case st.Started || st.LastError != "":
 			cond(vcdnsv1alpha1.ConditionPublished, false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError))
+		case meta.FindStatusCondition(status.Conditions, vcdnsv1alpha1.ConditionPublished) != nil:
+			// A new session (a restarted syncer) is reading the cluster: the condition
+			// observed before stays until it knows better.
 		default:
 			cond(vcdnsv1alpha1.ConditionPublished, false, "Starting", "Reading the cluster's Gateways, HTTPRoutes and Ingresses; what was published is kept")
 		}

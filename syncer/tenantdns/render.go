@@ -6,6 +6,8 @@
 package tenantdns
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -97,7 +99,11 @@ func PlatformObjects(o Options) (*corev1.ConfigMap, *appsv1.Deployment, *corev1.
 		return metav1.ObjectMeta{Namespace: o.Namespace, Name: Name, Labels: copyLabels(o.Labels)}
 	}
 	selector := map[string]string{"app.kubernetes.io/name": Name}
-	cm := &corev1.ConfigMap{ObjectMeta: meta(), Data: map[string]string{CorefileKey: Corefile(o)}}
+	corefile := Corefile(o)
+	cm := &corev1.ConfigMap{ObjectMeta: meta(), Data: map[string]string{CorefileKey: corefile}}
+	// CoreDNS reads its Corefile at start: a changed Corefile (the workload cluster's
+	// ranges changed, or the MCP moved) rolls the pods.
+	sum := sha256.Sum256([]byte(corefile))
 
 	podLabels := copyLabels(o.Labels)
 	for k, v := range selector {
@@ -109,7 +115,7 @@ func PlatformObjects(o Options) (*corev1.ConfigMap, *appsv1.Deployment, *corev1.
 			Replicas: ptr.To[int32](2),
 			Selector: &metav1.LabelSelector{MatchLabels: selector},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: map[string]string{"vcdns.io/corefile-hash": hex.EncodeToString(sum[:8])}},
 				Spec: corev1.PodSpec{
 					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext: &corev1.PodSecurityContext{
