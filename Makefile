@@ -25,8 +25,8 @@ tools: $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager ## Build
 
 # The build script itself decides whether a rebuild is needed (version stamp in
 # bin/.stamp), so these targets always ask it.
-.PHONY: $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/controller-gen
-$(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/controller-gen:
+.PHONY: $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kubectl $(BIN)/controller-gen
+$(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kubectl $(BIN)/controller-gen:
 	@hack/build-tool.sh $(notdir $@)
 
 ##@ CoreDNS (COREDNS_VERSION in hack/versions.env, patched with coredns-patch/)
@@ -45,6 +45,7 @@ coredns-test: ## Run CoreDNS's own tests of the kubernetes plugin in the patched
 build: ## Build the vcdns binaries into bin/ (bin/syncer).
 	$(GO) build ./...
 	$(GO) build -o $(BIN)/syncer ./cmd/syncer
+	$(GO) build -o $(BIN)/vcdns-demo ./e2e/demo
 
 .PHONY: lint
 lint: ## Check formatting (gofmt) and run go vet.
@@ -69,6 +70,12 @@ verify: $(BIN)/controller-gen ## Fail when go.mod/go.sum or generated files are 
 	  diff -u syncer/api/v1alpha1/zz_generated.deepcopy.go $$tmp/api/zz_generated.deepcopy.go && \
 	  diff -ru config/crd/bases $$tmp/crd && diff -ru config/rbac/generated $$tmp/rbac || \
 	  { echo "generated files are stale: run 'make generate'" >&2; exit 1; }
+
+##@ Demo
+
+.PHONY: demo
+demo: tools coredns build $(BIN)/kubectl ## Run the local landscape, apply config/samples and check every flow (KEEP=1 leaves it running).
+	$(BIN)/vcdns-demo $(if $(KEEP),--keep)
 
 ##@ Tests
 

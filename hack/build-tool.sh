@@ -3,7 +3,7 @@
 # proxy. A built tool is reused until its pin (hack/versions.env) changes: the version
 # it was built from is stamped next to it in bin/.stamp/<tool>.
 #
-#   hack/build-tool.sh kube-apiserver|kube-controller-manager|etcd|controller-gen
+#   hack/build-tool.sh kube-apiserver|kube-controller-manager|kubectl|etcd|controller-gen
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ mkdir -p "$bin/.stamp" "$build"
 
 tool=${1:?usage: build-tool.sh TOOL}
 case "$tool" in
-  kube-apiserver|kube-controller-manager) pin="$KUBERNETES_VERSION" ;;
+  kube-apiserver|kube-controller-manager|kubectl) pin="$KUBERNETES_VERSION" ;;
   etcd) pin="$ETCD_VERSION" ;;
   controller-gen) pin="$CONTROLLER_TOOLS_VERSION" ;;
   *) echo "build-tool.sh: unknown tool $tool" >&2; exit 2 ;;
@@ -32,12 +32,13 @@ log() { printf '==> %s\n' "$*" >&2; }
 export GOFLAGS=-buildvcs=false GOWORK=off CGO_ENABLED=0
 
 case "$tool" in
-  kube-apiserver|kube-controller-manager)
+  kube-apiserver|kube-controller-manager|kubectl)
     # k8s.io/kubernetes replaces its staging modules with local paths, so it cannot be
     # built with `go install`. A module of our own requires it and replaces every staging
     # module with its published release of the same line.
     dir="$build/kube-$KUBERNETES_VERSION"
-    if [ ! -f "$dir/go.sum" ]; then
+    # The module is prepared once for all three tools; .tools records which.
+    if [ ! -f "$dir/go.sum" ] || [ "$(cat "$dir/.tools" 2>/dev/null)" != "kube-apiserver kube-controller-manager kubectl" ]; then
       log "preparing k8s.io/kubernetes $KUBERNETES_VERSION build module"
       rm -rf "$dir" && mkdir -p "$dir"
       gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -50,12 +51,13 @@ case "$tool" in
         echo
         sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/.*#replace \1 => \1 '"$KUBERNETES_STAGING_VERSION"'#p' "$gomod"
       } > "$dir/go.mod"
-      for t in kube-apiserver kube-controller-manager; do
+      for t in kube-apiserver kube-controller-manager kubectl; do
         mkdir -p "$dir/cmd/$t" && cp "$root/hack/tools/$t/main.go" "$dir/cmd/$t/"
       done
       (cd "$dir" && go mod tidy)
+      echo "kube-apiserver kube-controller-manager kubectl" > "$dir/.tools"
     fi
-    for t in kube-apiserver kube-controller-manager; do cp "$root/hack/tools/$t/main.go" "$dir/cmd/$t/"; done
+    mkdir -p "$dir/cmd/$tool" && cp "$main" "$dir/cmd/$tool/"
     log "building $tool $KUBERNETES_VERSION (about 7 minutes cold)"
     (cd "$dir" && go build -trimpath -o "$bin/$tool" "./cmd/$tool")
     ;;

@@ -97,8 +97,8 @@ func (e *Env) StartClusterDNS(ctx context.Context, c *landscape.Cluster) (*lands
 
 // startDataPlane runs the simulated data plane (gateway controller, load balancer) of
 // the n-th workload cluster, handing out 172.18.n.0/24 and fd00:172:18:n::/112.
-func (e *Env) startDataPlane(ctx context.Context, c *landscape.Cluster, n int, dualStack bool) error {
-	opts := dataplane.Options{IPv4Pool: netip.MustParsePrefix(fmt.Sprintf("172.18.%d.0/24", n))}
+func (e *Env) startDataPlane(ctx context.Context, c *landscape.Cluster, n int, dualStack bool, class string) error {
+	opts := dataplane.Options{IPv4Pool: netip.MustParsePrefix(fmt.Sprintf("172.18.%d.0/24", n)), GatewayClass: class}
 	if dualStack {
 		opts.IPv6Pool = netip.MustParsePrefix(fmt.Sprintf("fd00:172:18:%d::/112", n))
 	}

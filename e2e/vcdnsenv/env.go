@@ -67,6 +67,11 @@ type MCP struct {
 type Spec struct {
 	Workloads []Workload
 	MCPs      []MCP
+	// Unregistered leaves creating the Cluster and ManagedControlPlane objects (and
+	// their kubeconfig Secrets) to the caller, e.g. from config/samples.
+	Unregistered bool
+	// GatewayClass of the simulated data planes; default dataplane.DefaultClass.
+	GatewayClass string
 }
 
 // Env is a running vcdns landscape.
@@ -126,10 +131,13 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 		if err := e.WriteClusterCorefile(ctx, c); err != nil {
 			return nil, err
 		}
-		if err := e.startDataPlane(ctx, c, i+1, w.DualStack); err != nil {
+		if err := e.startDataPlane(ctx, c, i+1, w.DualStack, spec.GatewayClass); err != nil {
 			return nil, err
 		}
 		e.Workloads[w.Name] = c
+		if spec.Unregistered {
+			continue
+		}
 		if err := e.RegisterCluster(ctx, c); err != nil {
 			return nil, err
 		}
@@ -146,6 +154,9 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 			return nil, err
 		}
 		e.Tenants[m.Namespace+"/"+m.Name] = c
+		if spec.Unregistered {
+			continue
+		}
 		if err := e.RegisterMCP(ctx, m, c); err != nil {
 			return nil, err
 		}
