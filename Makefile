@@ -77,6 +77,10 @@ verify: $(BIN)/controller-gen ## Fail when go.mod/go.sum or generated files are 
 demo: tools coredns build $(BIN)/kubectl ## Run the local landscape, apply config/samples and check every flow (KEEP=1 leaves it running).
 	$(BIN)/vcdns-demo $(if $(KEEP),--keep)
 
+.PHONY: demo-kind
+demo-kind: ## Run the kind demo (needs a container engine: not on the development machines; hack/kind-demo.sh --help).
+	@hack/kind-demo.sh up
+
 ##@ Tests
 
 .PHONY: test
