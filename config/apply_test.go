@@ -162,8 +162,15 @@ func TestApply(t *testing.T) {
 	}
 	t.Logf("applied %d objects of %d kustomizations in %s", len(crds)+len(namespaces)+len(rest), len(kustomizations), time.Since(start).Round(100*time.Millisecond))
 
+	var roots []object // what the syncer's controllers reconcile
+	for _, o := range all["samples"] {
+		switch o.GetKind() {
+		case "Cluster", "ManagedControlPlane", "GatewayDNS":
+			roots = append(roots, o)
+		}
+	}
 	t.Run("syncer runs with the shipped RBAC", func(t *testing.T) {
-		runSyncerWithShippedRBAC(ctx, t, l, c)
+		runSyncerWithShippedRBAC(ctx, t, l, c, cl, roots)
 	})
 }
 
@@ -193,8 +200,11 @@ var forbidden = regexp.MustCompile(`(?i)forbidden|cannot (get|list|watch|create|
 // runSyncerWithShippedRBAC runs bin/syncer as the ServiceAccount of config/rbac (a
 // token from the TokenRequest API), with the args of config/syncer. Addresses that
 // only exist in a cluster are replaced: the metrics and health endpoints by free
-// loopback ports, the central etcd by one of the landscape.
-func runSyncerWithShippedRBAC(ctx context.Context, t *testing.T, l *landscape.Landscape, c *landscape.Cluster) {
+// loopback ports, the central etcd by one of the landscape. It waits until every
+// object in roots was reconciled once (it has conditions, or the log names it in an
+// error; their kubeconfigs are placeholders, so the syncer gets as far as reaching
+// for the remote clusters), then reads the log for denials.
+func runSyncerWithShippedRBAC(ctx context.Context, t *testing.T, l *landscape.Landscape, c *landscape.Cluster, cl client.Client, roots []object) {
 	bin, err := l.Binary("syncer")
 	if err != nil {
 		t.Fatal(err)
@@ -281,18 +291,26 @@ func runSyncerWithShippedRBAC(ctx context.Context, t *testing.T, l *landscape.La
 	if err != nil {
 		t.Fatalf("the syncer is not ready (log %s): %v", p.LogPath, err)
 	}
-	// A few seconds for the caches to list and watch, and to be denied if they are.
-	started := regexp.MustCompile(`Starting workers`)
-	err = p.WaitFor(ctx, 200*time.Millisecond, func(context.Context) error {
-		if n := countLines(t, p.LogPath, started); n < 2 {
-			return fmt.Errorf("%d controllers started", n)
+	err = p.WaitFor(ctx, 200*time.Millisecond, func(ctx context.Context) error {
+		for _, o := range roots {
+			got := &unstructured.Unstructured{}
+			got.SetGroupVersionKind(o.GroupVersionKind())
+			if err := cl.Get(ctx, client.ObjectKeyFromObject(o), got); err != nil {
+				return err
+			}
+			if conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions"); len(conds) > 0 {
+				continue
+			}
+			errs := regexp.MustCompile(`"msg":"Reconciler error".*"name":"` + regexp.QuoteMeta(o.GetName()) + `"`)
+			if len(grepLines(t, p.LogPath, errs)) == 0 {
+				return fmt.Errorf("%s not reconciled yet", o)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("the syncer's controllers did not start (log %s): %v", p.LogPath, err)
+		t.Fatalf("the syncer did not reconcile the samples (log %s): %v", p.LogPath, err)
 	}
-	time.Sleep(2 * time.Second) // denials are logged as they happen; nothing to poll for
 	if exited, err := p.Exited(); exited {
 		t.Fatalf("the syncer exited: %v (log %s)", err, p.LogPath)
 	}
@@ -312,7 +330,7 @@ func runSyncerWithShippedRBAC(ctx context.Context, t *testing.T, l *landscape.La
 	if err != nil {
 		t.Errorf("no leader election Event in %s: %v", ns, err)
 	}
-	t.Logf("the syncer, as system:serviceaccount:%s:%s, holds Lease %s/%s and started its controllers", ns, sa, ns, lease.Name)
+	t.Logf("the syncer, as system:serviceaccount:%s:%s, holds Lease %s/%s and reconciled %d samples", ns, sa, ns, lease.Name, len(roots))
 }
 
 // denials reduces log lines to their distinct errors, with counts.
@@ -356,8 +374,4 @@ func grepLines(t *testing.T, path string, re *regexp.Regexp) []string {
 		}
 	}
 	return out
-}
-
-func countLines(t *testing.T, path string, re *regexp.Regexp) int {
-	return len(grepLines(t, path, re))
 }
