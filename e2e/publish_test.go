@@ -124,6 +124,19 @@ func TestPublish(t *testing.T) {
 		}
 	})
 
+	t.Run("the syncer's metrics count published names", func(t *testing.T) {
+		waitFor(ctx, t, "metrics", func(ctx context.Context) error {
+			body, err := scrape(ctx, env.SyncerMetrics)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(body, `vcdns_published_hostnames{cluster="workload-1"} 2`) {
+				return fmt.Errorf("vcdns_published_hostnames of workload-1 is not 2")
+			}
+			return nil
+		})
+	})
+
 	t.Run("an Ingress native to workload-1 resolves from workload-2", func(t *testing.T) {
 		createService(ctx, t, workload1, "default", "shop", corev1.IPFamilyPolicySingleStack)
 		ing := ingress("default", "shop", "shop.workload-1.openmcp.cluster", "shop")

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -83,6 +85,25 @@ func TestSyncer(t *testing.T) {
 		}
 		expectAnswer(ctx, t, dns1.Addr, "web.default.svc.cluster.local.", dns.TypeA, v4)
 		expectAnswer(ctx, t, dns1.Addr, "web.default.svc.cluster.local.", dns.TypeAAAA, v6)
+	})
+
+	t.Run("the syncer's metrics say what it did", func(t *testing.T) {
+		waitFor(ctx, t, "metrics", func(ctx context.Context) error {
+			body, err := scrape(ctx, env.SyncerMetrics)
+			if err != nil {
+				return err
+			}
+			for _, want := range []string{
+				`vcdns_mcp_synced{mcp="team-a/mcp1"} 1`,
+				`vcdns_copy_writes_total{kind="Service",operation="create"}`,
+				`vcdns_tenant_writes_total{kind="Service"}`,
+			} {
+				if !strings.Contains(body, want) {
+					return fmt.Errorf("metrics lack %s", want)
+				}
+			}
+			return nil
+		})
 	})
 
 	t.Run("MCP2's DNS does not answer MCP1's Services", func(t *testing.T) {
@@ -373,6 +394,20 @@ func waitStatusStable(ctx context.Context, t *testing.T, env *vcdnsenv.Env, m vc
 		}
 		return nil
 	})
+}
+
+func scrape(ctx context.Context, addr string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
 
 func allClusters(env *vcdnsenv.Env) []*landscape.Cluster {

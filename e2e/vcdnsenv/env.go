@@ -83,7 +83,9 @@ type Env struct {
 	Tenants map[string]*landscape.Cluster
 	Client  client.Client // platform admin
 	Syncer  *landscape.Process
-	Central *CentralDNS
+	// SyncerMetrics is the address of the syncer's metrics endpoint.
+	SyncerMetrics string
+	Central       *CentralDNS
 	Spec    Spec
 }
 
@@ -238,6 +240,7 @@ func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.
 		return nil, err
 	}
 	e.Syncer = p
+	e.SyncerMetrics = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	return p, nil
 }
 

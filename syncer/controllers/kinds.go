@@ -118,12 +118,14 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		if err := r.workload.Create(ctx, desired); err != nil {
 			return reconcile.Result{}, fmt.Errorf("creating copy %s: %w", copyKey, err)
 		}
+		copyWrites.WithLabelValues(r.kind, "create").Inc()
 		cp = desired
 	default:
 		if merged, changed := r.merge(cp, desired); changed {
 			if err := r.workload.Update(ctx, merged); err != nil {
 				return reconcile.Result{}, fmt.Errorf("updating copy %s: %w", copyKey, err)
 			}
+			copyWrites.WithLabelValues(r.kind, "update").Inc()
 			cp = merged
 		}
 	}
@@ -147,6 +149,9 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 	}
 	// Refusals are announced when what the tenant object says changes, not on every
 	// reconcile.
+	if announced {
+		tenantWrites.WithLabelValues(r.kind).Inc()
+	}
 	if announced && len(refused) > 0 {
 		r.recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "Refused", "Copy", "%s", translate.RefusalsMessage(refused))
 	}
@@ -159,6 +164,7 @@ func (r *kindSync[T]) delete(ctx context.Context, obj T) error {
 	if err := r.workload.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting copy %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
+	copyWrites.WithLabelValues(r.kind, "delete").Inc()
 	return nil
 }
 

@@ -87,7 +87,7 @@ type sessionHandle struct {
 // +kubebuilder:rbac:groups=vcdns.io,resources=managedcontrolplanes/status;managedcontrolplanes/finalizers,verbs=get;update;patch
 // +kubebuilder:rbac:groups=vcdns.io,resources=clusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -219,6 +219,16 @@ func (r *MCPReconciler) reconcile(ctx context.Context, mcp *vcdnsv1alpha1.Manage
 		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Syncing", fmt.Sprintf("%s, %d failing; last error: %s", syncedMessage(st), st.Failing, orDefault(st.LastError, "none")))
 	}
 
+	mcpKey := client.ObjectKeyFromObject(mcp).String()
+	for kind, n := range map[string]int32{translate.KindService: status.Synced.Services, translate.KindGateway: status.Synced.Gateways, translate.KindHTTPRoute: status.Synced.HTTPRoutes, translate.KindIngress: status.Synced.Ingresses} {
+		syncedObjects.WithLabelValues(mcpKey, kind).Set(float64(n))
+	}
+	if meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionSynced) {
+		mcpSynced.WithLabelValues(mcpKey).Set(1)
+	} else {
+		mcpSynced.WithLabelValues(mcpKey).Set(0)
+	}
+
 	ready := meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionTenantReachable) &&
 		meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionWorkloadReachable) &&
 		meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionSynced)
@@ -307,6 +317,8 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 	if err := r.Client.Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
 		return ctrl.Result{}, err
 	}
+	mcpSynced.DeleteLabelValues(client.ObjectKeyFromObject(mcp).String())
+	syncedObjects.DeletePartialMatch(map[string]string{"mcp": client.ObjectKeyFromObject(mcp).String()})
 	log.FromContext(ctx).Info("Removed MCP copies and namespaces", "namespace", ns)
 	return ctrl.Result{}, nil
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -185,8 +186,14 @@ func (p *Publisher) plan(ctx context.Context, compute func(*records.Claims) reco
 		return res, nil
 	}
 	if err := store.Apply(ctx, changes); err != nil {
+		if errors.Is(err, skydns.ErrConflict) {
+			storeApplies.WithLabelValues("conflict").Inc()
+		} else {
+			storeApplies.WithLabelValues("error").Inc()
+		}
 		return res, fmt.Errorf("writing the central DNS store: %w", err)
 	}
+	storeApplies.WithLabelValues("ok").Inc()
 	log.FromContext(ctx).Info("Published", "changes", changes.String())
 	return res, nil
 }
@@ -323,6 +330,8 @@ func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (re
 		return reconcile.Result{}, r.fail(err)
 	}
 	r.p.setStatus(r.name, r.session, PublishStatus{Started: true, Names: len(res.Endpoints), Refused: len(res.Refusals)})
+	publishedHostnames.WithLabelValues(r.name).Set(float64(len(res.Endpoints)))
+	refusedHostnames.WithLabelValues(r.name).Set(float64(len(res.Refusals)))
 	// The store is checked again after a while: a record someone removed comes back.
 	return reconcile.Result{RequeueAfter: r.p.Options.ProbeInterval}, nil
 }

@@ -97,12 +97,14 @@ func (r *serviceSync) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		if err := r.workload.Create(ctx, desired); err != nil {
 			return reconcile.Result{}, fmt.Errorf("creating copy %s: %w", copyKey, err)
 		}
+		copyWrites.WithLabelValues(translate.KindService, "create").Inc()
 		logger.V(1).Info("Created copy", "copy", copyKey.String())
 		cp = desired
 	} else if merged, changed := translate.MergeService(cp, desired); changed {
 		if err := r.workload.Update(ctx, merged); err != nil {
 			return reconcile.Result{}, fmt.Errorf("updating copy %s: %w", copyKey, err)
 		}
+		copyWrites.WithLabelValues(translate.KindService, "update").Inc()
 		logger.V(1).Info("Updated copy", "copy", copyKey.String())
 		cp = merged
 	}
@@ -134,6 +136,7 @@ func (r *serviceSync) backUp(ctx context.Context, tenant, cp *corev1.Service) er
 		if err := r.tenant.Patch(ctx, patched, client.MergeFromWithOptions(tenant, client.MergeFromWithOptimisticLock{})); err != nil {
 			return fmt.Errorf("writing the clusterIP annotation of tenant Service %s/%s: %w", tenant.Namespace, tenant.Name, err)
 		}
+		tenantWrites.WithLabelValues(translate.KindService).Inc()
 		tenant = patched
 	}
 	if cp == nil {
@@ -146,6 +149,7 @@ func (r *serviceSync) backUp(ctx context.Context, tenant, cp *corev1.Service) er
 		if err := r.tenant.Status().Patch(ctx, patched, client.MergeFrom(tenant)); err != nil {
 			return fmt.Errorf("writing the load-balancer status of tenant Service %s/%s: %w", tenant.Namespace, tenant.Name, err)
 		}
+		tenantWrites.WithLabelValues(translate.KindService).Inc()
 	}
 	return nil
 }
@@ -156,6 +160,7 @@ func (r *serviceSync) deleteCopy(ctx context.Context, cp *corev1.Service) error 
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting copy %s/%s: %w", cp.Namespace, cp.Name, err)
 	}
+	copyWrites.WithLabelValues(translate.KindService, "delete").Inc()
 	return nil
 }
 
