@@ -86,7 +86,7 @@ type Env struct {
 	// SyncerMetrics is the address of the syncer's metrics endpoint.
 	SyncerMetrics string
 	Central       *CentralDNS
-	Spec    Spec
+	Spec          Spec
 }
 
 // Setup starts the clusters, installs the CRDs and registers Clusters and MCPs. It
