@@ -30,7 +30,7 @@ import (
 // HTTPRoutes and Ingresses through workload-2's own CoreDNS, run from the Corefile the
 // syncer patched into its ConfigMap.
 func TestPublish(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	l := landscape.ForTest(t, landscape.Options{})
 	mcp := vcdnsenv.MCP{Namespace: "team-a", Name: "shop", Workload: "workload-1"}

@@ -32,7 +32,7 @@ import (
 // workload cluster and two MCPs, and checks the flows of a tenant Service end to end:
 // down to the workload cluster, its IPs back up, and resolved by the tenant's CoreDNS.
 func TestSyncer(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	l := landscape.ForTest(t, landscape.Options{})
 	mcp1 := vcdnsenv.MCP{Namespace: "team-a", Name: "mcp1", Workload: "workload-1"}
@@ -48,7 +48,7 @@ func TestSyncer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []vcdnsenv.MCP{mcp1, mcp2} {
-		if err := env.WaitMCPCondition(ctx, m, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, 2*time.Minute); err != nil {
+		if err := env.WaitMCPCondition(ctx, m, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, 4*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -233,7 +233,7 @@ func TestSyncer(t *testing.T) {
 		if err := tenantCluster.StartAPIServer(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := env.WaitMCPCondition(ctx, mcp1, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, 2*time.Minute); err != nil {
+		if err := env.WaitMCPCondition(ctx, mcp1, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, 4*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if after := waitAnnotation(ctx, t, tenant1, "default", "web"); after != before {
@@ -557,7 +557,8 @@ func expectAnswer(ctx context.Context, t *testing.T, server, name string, qtype 
 func waitFor(ctx context.Context, t *testing.T, what string, check func(context.Context) error) {
 	t.Helper()
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+	// Generous: a pass is quick, but a loaded 2-core machine runs many clusters.
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		last = check(ctx)
 		return last == nil, nil
 	})

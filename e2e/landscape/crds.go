@@ -62,7 +62,8 @@ func (c *Cluster) InstallCRDs(ctx context.Context, files ...string) error {
 			names = append(names, crd.Name)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Generous: establishing is quick, but a loaded 2-core machine runs many clusters.
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	for _, name := range names {
 		err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -251,17 +252,22 @@ func MCPNamespace(m MCP) string {
 
 // WaitMCPCondition polls until the MCP's condition has status want.
 func (e *Env) WaitMCPCondition(ctx context.Context, m MCP, typ string, want metav1.ConditionStatus, timeout time.Duration) error {
-	var last *metav1.Condition
+	var conditions []metav1.Condition
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		var mcp vcdnsv1alpha1.ManagedControlPlane
 		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: m.Name}, &mcp); err != nil {
 			return false, nil //nolint:nilerr // polled until the deadline
 		}
-		last = meta.FindStatusCondition(mcp.Status.Conditions, typ)
-		return last != nil && last.Status == want, nil
+		conditions = mcp.Status.Conditions
+		c := meta.FindStatusCondition(conditions, typ)
+		return c != nil && c.Status == want, nil
 	})
 	if err != nil {
-		return fmt.Errorf("MCP %s/%s condition %s is not %s (last: %+v): %w", m.Namespace, m.Name, typ, want, last, err)
+		var b strings.Builder
+		for _, c := range conditions {
+			fmt.Fprintf(&b, "\n  %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+		}
+		return fmt.Errorf("MCP %s/%s condition %s is not %s after %s; conditions:%s: %w", m.Namespace, m.Name, typ, want, timeout, b.String(), err)
 	}
 	return nil
 }

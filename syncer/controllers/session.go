@@ -83,14 +83,15 @@ type Session struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu       sync.Mutex
-	started  bool
-	pending  map[objKey]bool // seen at start, not reconciled yet
-	failing  map[objKey]string
-	synced   map[objKey]bool
-	unserved []string
-	lastErr  string
-	lastSync bool
+	mu         sync.Mutex
+	started    bool
+	pending    map[objKey]bool // seen at start, not reconciled yet
+	reconciled map[objKey]bool // reconciled at least once by this session
+	failing    map[objKey]string
+	synced     map[objKey]bool
+	unserved   []string
+	lastErr    string
+	lastSync   bool
 }
 
 // StartSession starts a session that runs until Stop or until ctx ends. Failures to
@@ -98,12 +99,13 @@ type Session struct {
 func StartSession(ctx context.Context, cfg SessionConfig) *Session {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{
-		cfg:     cfg,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		pending: map[objKey]bool{},
-		failing: map[objKey]string{},
-		synced:  map[objKey]bool{},
+		cfg:        cfg,
+		cancel:     cancel,
+		done:       make(chan struct{}),
+		pending:    map[objKey]bool{},
+		reconciled: map[objKey]bool{},
+		failing:    map[objKey]string{},
+		synced:     map[objKey]bool{},
 	}
 	go s.run(ctx)
 	return s
@@ -246,15 +248,23 @@ func (s *Session) markStarted(ctx context.Context, tenant, workload cluster.Clus
 			return
 		}
 	}
+	s.begin(keys)
+	log.FromContext(ctx).Info("Sync session started", "tenantObjects", len(keys), "kinds", kinds)
+	s.notifyIfChanged()
+}
+
+// begin records the tenant objects found at start as pending, except those the
+// controllers, which start before the list is taken, reconciled already (they may well
+// not be in synced, e.g. a Service that is never copied), and marks the session started.
+func (s *Session) begin(keys []objKey) {
 	s.mu.Lock()
 	for _, key := range keys {
-		if _, done := s.synced[key]; !done {
+		if !s.reconciled[key] {
 			s.pending[key] = true
 		}
 	}
 	s.started = true
 	s.mu.Unlock()
-	s.notifyIfChanged()
 }
 
 func (s *Session) setStartError(err error) {
@@ -272,6 +282,7 @@ func (s *Session) track(kind string, r reconcile.TypedReconciler[reconcile.Reque
 		key := objKey{kind: kind, NamespacedName: req.NamespacedName}
 		s.mu.Lock()
 		delete(s.pending, key)
+		s.reconciled[key] = true
 		if err != nil {
 			s.failing[key] = err.Error()
 			s.lastErr = err.Error()
