@@ -90,11 +90,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	status.ObservedGeneration = cluster.Generation
 	gen := cluster.Generation
 	cond := func(typ string, ok bool, reason, msg string) {
-		s := metav1.ConditionFalse
-		if ok {
-			s = metav1.ConditionTrue
-		}
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
+		setConditionIn(&status.Conditions, gen, typ, ok, reason, msg)
 	}
 
 	kc, err := r.observe(ctx, cluster, status)

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -163,11 +162,7 @@ func (r *GatewayDNSReconciler) loadBalancerAddresses(ctx context.Context, c *vcd
 }
 
 func (r *GatewayDNSReconciler) setReady(ctx context.Context, gd *vcdnsv1alpha1.GatewayDNS, status *vcdnsv1alpha1.GatewayDNSStatus, ok bool, reason, msg string) error {
-	s := metav1.ConditionFalse
-	if ok {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: vcdnsv1alpha1.ConditionReady, Status: s, Reason: reason, Message: msg, ObservedGeneration: gd.Generation})
+	setConditionIn(&status.Conditions, gd.Generation, vcdnsv1alpha1.ConditionReady, ok, reason, msg)
 	if apiequality.Semantic.DeepEqual(&gd.Status, status) {
 		return nil
 	}

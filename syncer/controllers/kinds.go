@@ -209,13 +209,9 @@ func newHTTPRouteSync(base kindSync[*gatewayv1.HTTPRoute]) *kindSync[*gatewayv1.
 		if err := tenant.List(ctx, &gateways); err != nil {
 			return nil, nil, fmt.Errorf("listing tenant Gateways: %w", err)
 		}
-		var namespaces corev1.NamespaceList
-		if err := tenant.List(ctx, &namespaces); err != nil {
+		labels, err := namespaceLabels(ctx, tenant)
+		if err != nil {
 			return nil, nil, fmt.Errorf("listing tenant namespaces: %w", err)
-		}
-		labels := make(map[string]map[string]string, len(namespaces.Items))
-		for _, ns := range namespaces.Items {
-			labels[ns.Name] = ns.Labels
 		}
 		cp, refused := translate.HTTPRouteCopy(t, o, grants.Items, translate.WithTenantGateways(gateways.Items, labels))
 		return cp, refused, nil
@@ -272,4 +268,18 @@ func newIngressSync(base kindSync[*networkingv1.Ingress]) *kindSync[*networkingv
 		return u, true
 	}
 	return &base
+}
+
+// namespaceLabels reads the labels of every namespace, for listeners that admit routes
+// of namespaces chosen by a selector.
+func namespaceLabels(ctx context.Context, c client.Reader) (map[string]map[string]string, error) {
+	var namespaces corev1.NamespaceList
+	if err := c.List(ctx, &namespaces); err != nil {
+		return nil, err
+	}
+	labels := make(map[string]map[string]string, len(namespaces.Items))
+	for _, ns := range namespaces.Items {
+		labels[ns.Name] = ns.Labels
+	}
+	return labels, nil
 }

@@ -551,11 +551,17 @@ func deleteNamespace(ctx context.Context, c client.Client, name string) (bool, e
 }
 
 func setCondition(status *vcdnsv1alpha1.ManagedControlPlaneStatus, gen int64, typ string, ok bool, reason, msg string) {
+	setConditionIn(&status.Conditions, gen, typ, ok, reason, msg)
+}
+
+// setConditionIn sets a True (ok) or False condition in conditions, keeping its last
+// transition time when the status does not change.
+func setConditionIn(conditions *[]metav1.Condition, gen int64, typ string, ok bool, reason, msg string) {
 	s := metav1.ConditionFalse
 	if ok {
 		s = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
+	meta.SetStatusCondition(conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
 func orDefault(s, def string) string {

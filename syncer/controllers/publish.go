@@ -299,15 +299,14 @@ func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (re
 	var gateways gatewayv1.GatewayList
 	var routes gatewayv1.HTTPRouteList
 	var ingresses networkingv1.IngressList
-	var namespaces corev1.NamespaceList
-	for _, l := range []client.ObjectList{&gateways, &routes, &ingresses, &namespaces} {
+	for _, l := range []client.ObjectList{&gateways, &routes, &ingresses} {
 		if err := r.client.List(ctx, l); err != nil {
 			return reconcile.Result{}, r.fail(fmt.Errorf("listing the cluster's objects: %w", err))
 		}
 	}
-	nsLabels := make(map[string]map[string]string, len(namespaces.Items))
-	for _, ns := range namespaces.Items {
-		nsLabels[ns.Name] = ns.Labels
+	nsLabels, err := namespaceLabels(ctx, r.client)
+	if err != nil {
+		return reconcile.Result{}, r.fail(fmt.Errorf("listing the cluster's namespaces: %w", err))
 	}
 	opts := r.p.Options.DNS
 	res, err := r.p.plan(ctx, func(claims *records.Claims) records.Result {
