@@ -87,9 +87,18 @@ demo-kind: ## Run the kind demo (needs a container engine: not on the developmen
 test: tools coredns coredns-test build lint verify ## Run every test that must pass: unit, integration and end to end.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
+# Flags of vcdns-bench, e.g. BENCH_FLAGS='-scenarios dns' or
+# BENCH_FLAGS='-syncer-arg=--workers-per-mcp=16' (see go run ./e2e/bench/cmd/vcdns-bench -h).
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: tools build ## Run the benchmarks on the local landscape.
+bench: tools coredns build ## Run the benchmarks on the local landscape: Go benchmarks, then vcdns-bench (table, _output/bench/results.json, latency CDF).
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	$(GO) run ./e2e/bench/cmd/vcdns-bench -out $(CURDIR)/_output/bench $(BENCH_FLAGS)
+
+.PHONY: bench-smoke
+bench-smoke: tools coredns build ## Run every vcdns-bench scenario at a tiny scale (make test runs it too).
+	$(GO) test -count=1 -run '^TestBenchSmoke$$' -v ./e2e/bench
 
 .PHONY: clean
 clean: ## Remove built binaries (the cached tools too) and outputs.

@@ -1,0 +1,493 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vcdns/vcdns/e2e/landscape"
+	"github.com/vcdns/vcdns/e2e/vcdnsenv"
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+)
+
+// workloadName is the one workload cluster every MCP of the benchmark uses.
+const workloadName = "workload-1"
+
+// services is the vcdns landscape the Service scenarios share: a platform, one
+// workload cluster, Scale.MCPs tenant control planes and the syncer.
+type services struct {
+	opts Options
+	res  *Results
+	l    *landscape.Landscape
+	env  *vcdnsenv.Env
+
+	mcps     []vcdnsenv.MCP
+	tenants  []*kubernetes.Clientset // by MCP index, no client-side rate limit
+	workload *kubernetes.Clientset
+
+	metricsURL, pprofURL string
+	// idle is the number of cores the landscape uses with nothing to do.
+	idle float64
+	// rssIdle and heapIdle are the syncer's resident memory and heap in use with every
+	// MCP ready and no Service of the benchmark yet.
+	rssIdle, heapIdle float64
+}
+
+func runServices(ctx context.Context, opts Options, res *Results) error {
+	l, err := landscape.New(landscape.Options{Dir: filepath.Join(opts.Dir, "services"), Logf: opts.Logf})
+	if err != nil {
+		return err
+	}
+	defer l.Stop()
+	s := &services{opts: opts, res: res, l: l}
+	if err := s.setup(ctx); err != nil {
+		return fmt.Errorf("setting up the landscape (data and logs in %s): %w", l.Dir(), err)
+	}
+	var errs []error
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"makespan and memory", s.makespan},
+		{"restart", s.restart},
+		{"propagation at a steady rate", s.rate},
+		{"fairness", s.fair},
+	} {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		start := time.Now()
+		opts.Logf("Scenario %s", step.name)
+		if err := step.run(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s (data and logs in %s): %w", step.name, l.Dir(), err))
+			opts.Logf("Scenario %s failed: %v", step.name, err)
+			continue
+		}
+		opts.Logf("Scenario %s took %s", step.name, time.Since(start).Round(time.Second))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *services) logf(format string, args ...any) { s.opts.Logf(format, args...) }
+
+func (s *services) setup(ctx context.Context) error {
+	sc := s.opts.Scale
+	for i := range sc.MCPs {
+		s.mcps = append(s.mcps, vcdnsenv.MCP{Namespace: "bench", Name: fmt.Sprintf("mcp-%d", i), Workload: workloadName})
+	}
+	start := time.Now()
+	env, err := vcdnsenv.Setup(ctx, s.l, vcdnsenv.Spec{Workloads: []vcdnsenv.Workload{{Name: workloadName}}, MCPs: s.mcps})
+	if err != nil {
+		return err
+	}
+	s.env = env
+	s.logf("Landscape of %d clusters up in %s", 2+len(s.mcps), time.Since(start).Round(time.Second))
+
+	metricsPort, err := landscape.FreePort()
+	if err != nil {
+		return err
+	}
+	pprofPort, err := landscape.FreePort()
+	if err != nil {
+		return err
+	}
+	if pprofPort == metricsPort {
+		return errors.New("no second free port")
+	}
+	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	s.pprofURL = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", pprofPort)
+	args := append([]string{
+		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(metricsPort),
+		"--pprof-bind-address", "127.0.0.1:" + strconv.Itoa(pprofPort),
+	}, s.opts.SyncerArgs...)
+	start = time.Now()
+	if _, err := env.StartSyncer(ctx, args...); err != nil {
+		return err
+	}
+	for _, m := range s.mcps {
+		if err := env.WaitMCPCondition(ctx, m, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, 5*time.Minute); err != nil {
+			return err
+		}
+	}
+	s.logf("Every MCP ready %s after the syncer started", time.Since(start).Round(100*time.Millisecond))
+
+	for _, m := range s.mcps {
+		cs, err := fastClient(env.Tenants[m.Namespace+"/"+m.Name].Config)
+		if err != nil {
+			return err
+		}
+		s.tenants = append(s.tenants, cs)
+	}
+	if s.workload, err = fastClient(env.Workloads[workloadName].Config); err != nil {
+		return err
+	}
+
+	// What the landscape uses when it has nothing to do, as the mark to settle to
+	// between scenarios; then the syncer's memory before the benchmark's Services.
+	window := time.Second
+	if s.opts.Scale.Settle {
+		if _, err := settle(ctx, s.components(), 1, time.Minute); err != nil {
+			return err
+		}
+		window = 5 * time.Second
+	}
+	before := sampleCPU(s.components())
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(window):
+	}
+	idle := sampleCPU(s.components()).since(before)
+	s.idle = idle.cores()
+	s.logf("Idle landscape: %s", idle)
+	s.res.detail("landscape_idle_cores", s.idle)
+	if s.rssIdle, s.heapIdle, err = s.syncerMemory(ctx); err != nil {
+		return err
+	}
+	s.res.detail("syncer_rss_idle_bytes", s.rssIdle)
+	return nil
+}
+
+// components are the groups of processes whose CPU time is accounted.
+func (s *services) components() []component {
+	clusterPIDs := func(cs ...*landscape.Cluster) (api, etcd, kcm []int) {
+		for _, c := range cs {
+			api = append(api, c.APIServer.Pid())
+			etcd = append(etcd, c.Etcd.Process.Pid())
+			if c.ControllerManager != nil {
+				kcm = append(kcm, c.ControllerManager.Pid())
+			}
+		}
+		return api, etcd, kcm
+	}
+	var tenants []*landscape.Cluster
+	for _, m := range s.mcps {
+		tenants = append(tenants, s.env.Tenants[m.Namespace+"/"+m.Name])
+	}
+	workload := s.env.Workloads[workloadName]
+	known := func() map[int]bool {
+		k := map[int]bool{s.env.Syncer.Pid(): true}
+		for _, c := range append([]*landscape.Cluster{s.env.Platform, workload}, tenants...) {
+			a, e, m := clusterPIDs(c)
+			for _, p := range slices.Concat(a, e, m) {
+				k[p] = true
+			}
+		}
+		return k
+	}
+	pick := func(f func(api, etcd, kcm []int) []int, cs ...*landscape.Cluster) func() []int {
+		return func() []int { return f(clusterPIDs(cs...)) }
+	}
+	apis := func(a, _, _ []int) []int { return a }
+	etcds := func(_, e, _ []int) []int { return e }
+	kcms := func(_, _, m []int) []int { return m }
+	return []component{
+		{name: "syncer", pids: func() []int { return []int{s.env.Syncer.Pid()} }},
+		{name: "tenant kube-apiservers", pids: pick(apis, tenants...)},
+		{name: "tenant etcds", pids: pick(etcds, tenants...)},
+		{name: "tenant controller-managers", pids: pick(kcms, tenants...)},
+		{name: "workload kube-apiserver", pids: pick(apis, workload)},
+		{name: "workload etcd", pids: pick(etcds, workload)},
+		{name: "workload controller-manager", pids: pick(kcms, workload)},
+		{name: "platform", pids: func() []int { a, e, m := clusterPIDs(s.env.Platform); return slices.Concat(a, e, m) }},
+		{name: "other landscape processes", pids: func() []int {
+			k := known()
+			var out []int
+			for _, p := range s.l.Processes() {
+				if exited, _ := p.Exited(); !exited && !k[p.Pid()] {
+					out = append(out, p.Pid())
+				}
+			}
+			return out
+		}},
+		{name: "benchmark clients", pids: func() []int { return []int{os.Getpid()} }},
+	}
+}
+
+// settle waits until the landscape is about as quiet as it is idle (not at the
+// Smoke scale, whose figures mean nothing).
+func (s *services) settle(ctx context.Context) error {
+	if !s.opts.Scale.Settle {
+		return nil
+	}
+	use, err := settle(ctx, s.components(), 1.5*s.idle+0.15, 3*time.Minute)
+	if err != nil {
+		return err
+	}
+	s.logf("Settled at %.2f cores", use.cores())
+	return nil
+}
+
+// syncerMemory is the syncer's resident memory and Go heap in use, in bytes.
+func (s *services) syncerMemory(ctx context.Context) (rssBytes, heapBytes float64, err error) {
+	r, err := rss(s.env.Syncer.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	m, err := scrape(ctx, s.metricsURL)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(r), sum(m, "go_memstats_heap_inuse_bytes", nil), nil
+}
+
+// watchTenants creates namespace ns in the MCPs of the indexes and watches it for
+// annotations, until stop is called.
+func (s *services) watchTenants(ctx context.Context, ns string, mcps []int) (tls []*timeline, stop func(), err error) {
+	ctx, stop = context.WithCancel(ctx)
+	for _, i := range mcps {
+		if err := ensureNamespace(ctx, s.tenants[i], ns); err != nil {
+			stop()
+			return nil, nil, err
+		}
+		tl, err := watchAnnotations(ctx, s.tenants[i], ns)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		tls = append(tls, tl)
+	}
+	return tls, stop, nil
+}
+
+// profile takes a CPU profile of the syncer for d in the background, and a goroutine
+// dump halfway through, into OutDir; the channel closes when both are written.
+func (s *services) profile(ctx context.Context, name string, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	secs := max(1, int(d.Seconds()))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		path := filepath.Join(s.opts.OutDir, "syncer-cpu-"+name+".pprof")
+		if err := download(ctx, fmt.Sprintf("%s/profile?seconds=%d", s.pprofURL, secs), path, d+time.Minute); err != nil {
+			s.logf("CPU profile of the syncer: %v", err)
+		}
+	})
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d / 2):
+		}
+		path := filepath.Join(s.opts.OutDir, "syncer-goroutines-"+name+".txt")
+		if err := download(ctx, s.pprofURL+"/goroutine?debug=1", path, time.Minute); err != nil {
+			s.logf("Goroutine dump of the syncer: %v", err)
+		}
+	})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// makespan creates Scale.Services() Services straight on the workload cluster (the
+// baseline), deletes them, then has every MCP create its share at once, and compares
+// the two times. It also measures the syncer's memory per synced Service.
+func (s *services) makespan(ctx context.Context) error {
+	sc := s.opts.Scale
+	clients := sc.MCPs * sc.ClientsPerMCP
+
+	const baseNS = "bench-baseline"
+	if err := ensureNamespace(ctx, s.workload, baseNS); err != nil {
+		return err
+	}
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	cpu0 := sampleCPU(s.components())
+	start := time.Now()
+	if err := createServices(ctx, s.workload, baseNS, serviceNames(sc.Services()), clients, nil); err != nil {
+		return err
+	}
+	baseline := time.Since(start)
+	use := sampleCPU(s.components()).since(cpu0)
+	s.logf("Baseline: %d Services straight on the workload cluster, %d clients: %s; %s", sc.Services(), clients, baseline.Round(time.Millisecond), use)
+	s.res.detail("service_baseline_s", baseline.Seconds())
+	s.res.cpuDetails("service_baseline", use)
+	// The baseline Services go before the vcdns run, so that both start from the same
+	// workload cluster; one by one, which is faster than the namespace controller.
+	start = time.Now()
+	if err := deleteServices(ctx, s.workload, baseNS, serviceNames(sc.Services()), clients); err != nil {
+		return err
+	}
+	if err := s.workload.CoreV1().Namespaces().Delete(ctx, baseNS, metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	s.logf("Baseline Services deleted in %s", time.Since(start).Round(time.Second))
+
+	const ns = "bench-makespan"
+	all := make([]int, sc.MCPs)
+	for i := range all {
+		all[i] = i
+	}
+	tls, stop, err := s.watchTenants(ctx, ns, all)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	names := serviceNames(sc.ServicesPerMCP)
+	profiled := s.profile(ctx, "makespan", min(30*time.Second, max(time.Second, 2*baseline)))
+	cpu0 = sampleCPU(s.components())
+	start = time.Now()
+	errs := make([]error, sc.MCPs)
+	var wg sync.WaitGroup
+	for i := range sc.MCPs {
+		wg.Go(func() {
+			errs[i] = createServices(ctx, s.tenants[i], ns, names, sc.ClientsPerMCP, func(n string) { tls[i].create(n) })
+		})
+	}
+	wg.Wait()
+	created := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	for _, tl := range tls {
+		if err := tl.waitCount(wctx, len(names)); err != nil {
+			return err
+		}
+	}
+	use = sampleCPU(s.components()).since(cpu0)
+	var last time.Time
+	var lat []time.Duration
+	for _, tl := range tls {
+		if _, l := tl.span(); l.After(last) {
+			last = l
+		}
+		lat = append(lat, tl.latencies()...)
+	}
+	makespan := last.Sub(start)
+	<-profiled
+	requests, err := s.syncerRequests(start, last)
+	if err != nil {
+		return err
+	}
+	for k, v := range requests.byRole {
+		s.res.detail("service_makespan_syncer_writes_"+k, float64(v))
+	}
+	s.res.detail("service_makespan_syncer_conflicts", float64(requests.conflicts))
+	s.logf("Syncer writes during the makespan: %s", requests)
+	s.logf("vcdns: %d MCPs x %d Services at once, %d clients each: created in %s, all annotated after %s; %s",
+		sc.MCPs, sc.ServicesPerMCP, sc.ClientsPerMCP, created.Round(time.Millisecond), makespan.Round(time.Millisecond), use)
+	s.res.figure("service_makespan_ratio", makespan.Seconds()/baseline.Seconds())
+	s.res.detail("service_makespan_s", makespan.Seconds())
+	s.res.detail("service_makespan_tenant_creates_s", created.Seconds())
+	s.res.cpuDetails("service_makespan", use)
+	s.res.latencyDetails("service_makespan_latency", lat)
+	s.res.series(fmt.Sprintf("%d MCPs x %d Services at once: create to annotation", sc.MCPs, sc.ServicesPerMCP), lat)
+
+	// Memory: the syncer now caches every tenant Service and every copy.
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	rssNow, heapNow, err := s.syncerMemory(ctx)
+	if err != nil {
+		return err
+	}
+	n := float64(sc.Services())
+	s.res.figure("syncer_bytes_per_object", (rssNow-s.rssIdle)/n)
+	s.res.detail("syncer_rss_bytes", rssNow)
+	s.res.detail("syncer_heap_inuse_bytes_per_object", (heapNow-s.heapIdle)/n)
+	s.logf("Syncer memory: RSS %.0f MiB -> %.0f MiB, heap in use %.0f MiB -> %.0f MiB, for %d Services",
+		s.rssIdle/(1<<20), rssNow/(1<<20), s.heapIdle/(1<<20), heapNow/(1<<20), sc.Services())
+	if err := download(ctx, s.pprofURL+"/heap", filepath.Join(s.opts.OutDir, "syncer-heap.pprof"), time.Minute); err != nil {
+		s.logf("Heap profile of the syncer: %v", err)
+	}
+	return nil
+}
+
+// deleteServices deletes the Services names of namespace ns, clients at a time.
+func deleteServices(ctx context.Context, cs kubernetes.Interface, ns string, names []string, clients int) error {
+	work := make(chan string)
+	errs := make([]error, max(1, clients))
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			for name := range work {
+				if err := cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) && errs[i] == nil {
+					errs[i] = fmt.Errorf("deleting Service %s/%s: %w", ns, name, err)
+				}
+			}
+		})
+	}
+	for _, name := range names {
+		work <- name
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// requestCounts are the syncer's mutating requests in a time window, from the API
+// servers' audit logs.
+type requestCounts struct {
+	// byRole counts them by the role of the cluster: platform, workload or tenant.
+	byRole map[string]int
+	// byKind counts them by "role verb resource code".
+	byKind map[string]int
+	// conflicts counts the ones answered 409 Conflict.
+	conflicts int
+}
+
+func (r requestCounts) String() string {
+	kinds := slices.Collect(maps.Keys(r.byKind))
+	slices.SortFunc(kinds, func(a, b string) int { return r.byKind[b] - r.byKind[a] })
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, r.byKind[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// syncerRequests counts the syncer's mutating requests completed between from and to.
+func (s *services) syncerRequests(from, to time.Time) (requestCounts, error) {
+	r := requestCounts{byRole: map[string]int{}, byKind: map[string]int{}}
+	roles := map[string][]*landscape.Cluster{"platform": {s.env.Platform}}
+	for _, c := range s.env.Workloads {
+		roles["workload"] = append(roles["workload"], c)
+	}
+	for _, c := range s.env.Tenants {
+		roles["tenant"] = append(roles["tenant"], c)
+	}
+	for role, cs := range roles {
+		for _, c := range cs {
+			events, err := c.AuditEvents(vcdnsenv.SyncerUser, from)
+			if err != nil {
+				return r, err
+			}
+			for _, e := range events {
+				if e.StageTimestamp.After(to) {
+					continue
+				}
+				r.byRole[role]++
+				res := e.ObjectRef.Resource
+				if e.ObjectRef.Subresource != "" {
+					res += "/" + e.ObjectRef.Subresource
+				}
+				r.byKind[fmt.Sprintf("%s %s %s %d", role, e.Verb, res, e.ResponseStatus.Code)]++
+				if e.ResponseStatus.Code == http.StatusConflict {
+					r.conflicts++
+				}
+			}
+		}
+	}
+	return r, nil
+}
