@@ -296,6 +296,7 @@ func demoFlows(env *vcdnsenv.Env, tenantDNS, clusterDNS map[string]*landscape.Co
 		{Name: "tenant isolation", Query: "my-nginx.default.svc.cluster.local", Type: dns.TypeA, Server: "tenant DNS team-b/mcp2", Addr: t2.Addr, Expected: nx},
 		{Name: "Gateway, cross-cluster", Query: "app.workload-1.openmcp.cluster", Type: dns.TypeA, Server: "CoreDNS of workload-2", Addr: c2.Addr, Expected: gatewayIP},
 		{Name: "Ingress, cross-cluster", Query: "shop.workload-1.openmcp.cluster", Type: dns.TypeA, Server: "CoreDNS of workload-2", Addr: c2.Addr, Expected: ingressIP},
+		{Name: "cross-cluster, from a tenant", Query: "shop.workload-1.openmcp.cluster", Type: dns.TypeA, Server: "tenant DNS team-b/mcp2", Addr: t2.Addr, Expected: ingressIP},
 		{Name: "GatewayDNS, any label", Query: "app.gateway.workload-2.team-a.clusters.openmcp.cluster", Type: dns.TypeA, Server: "CoreDNS of workload-1", Addr: c1.Addr, Expected: lbIP},
 	}
 }

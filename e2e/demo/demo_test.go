@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), " PASS\n"); n != 6 {
-		t.Errorf("%d flows passed, want 6", n)
+	if n := strings.Count(out.String(), " PASS\n"); n != 7 {
+		t.Errorf("%d flows passed, want 7", n)
 	}
 }

@@ -278,6 +278,8 @@ func (r *MCPReconciler) ensureTenantSide(ctx context.Context, mcp *vcdnsv1alpha1
 		AnnotationKey: naming.ClusterIPAnnotation,
 		ClusterDomain: r.Options.ClusterDomain,
 		Image:         r.Options.TenantDNSImage,
+		BaseDomain:    r.Options.DNS.BaseDomain,
+		CentralDNS:    r.Options.DNS.CentralDNS,
 	}
 	secret, err := tenantdns.KubeconfigSecretFor(opts, tenantCfg.Host, tenantCfg.CAData, token.Data[corev1.ServiceAccountTokenKey])
 	if err != nil {

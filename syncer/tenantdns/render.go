@@ -66,6 +66,11 @@ type Options struct {
 	ClusterDomain string
 	// Image of the patched CoreDNS.
 	Image string
+	// BaseDomain and CentralDNS, when both are set, add a server block that forwards
+	// the base domain to the central DNS, so that tenant pods resolve the published
+	// cross-cluster names as every cluster does.
+	BaseDomain string
+	CentralDNS []string
 }
 
 // Corefile renders the tenant CoreDNS configuration: the patched kubernetes plugin
@@ -89,6 +94,13 @@ func Corefile(o Options) string {
 	fmt.Fprintf(&b, "    }\n")
 	fmt.Fprintf(&b, "    loadbalance\n")
 	fmt.Fprintf(&b, "}\n")
+	if o.BaseDomain != "" && len(o.CentralDNS) > 0 {
+		fmt.Fprintf(&b, "%s {\n", o.BaseDomain)
+		fmt.Fprintf(&b, "    bind {$%s}\n", EnvBind)
+		fmt.Fprintf(&b, "    errors\n")
+		fmt.Fprintf(&b, "    forward . %s\n", strings.Join(o.CentralDNS, " "))
+		fmt.Fprintf(&b, "}\n")
+	}
 	return b.String()
 }
 

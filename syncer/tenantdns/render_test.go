@@ -27,6 +27,11 @@ func TestCorefile(t *testing.T) {
 			opts:   Options{ServiceCIDRs: []string{"10.97.0.0/16"}, AnnotationKey: "transparency.tenancy.x-k8s.io/clusterIP", ClusterDomain: "cluster.local"},
 		},
 		{
+			name:   "forwarding the base domain to the central DNS",
+			golden: "valid-base-domain.Corefile",
+			opts:   Options{ServiceCIDRs: []string{"10.97.0.0/16"}, AnnotationKey: "transparency.tenancy.x-k8s.io/clusterIP", ClusterDomain: "cluster.local", BaseDomain: "openmcp.cluster", CentralDNS: []string{"10.96.0.53", "10.96.0.54:53"}},
+		},
+		{
 			name:   "dual stack",
 			golden: "valid-dual-stack.Corefile",
 			opts:   Options{ServiceCIDRs: []string{"10.97.0.0/16", "fd00:10:97::/112"}, AnnotationKey: "transparency.tenancy.x-k8s.io/clusterIP", ClusterDomain: "tenant.example"},
