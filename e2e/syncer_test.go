@@ -106,6 +106,35 @@ func TestSyncer(t *testing.T) {
 		})
 	})
 
+	t.Run("a new Service resolves to its workload IP within seconds", func(t *testing.T) {
+		// Asked at once, the tenant DNS first answers the tenant's own ClusterIP (no
+		// annotation yet); no cache may hold on to that answer.
+		created := time.Now()
+		svc := createService(ctx, t, tenant1, "default", "fresh", corev1.IPFamilyPolicySingleStack)
+		var first string
+		waitFor(ctx, t, "fresh resolves to its workload IP", func(ctx context.Context) error {
+			resp, err := landscape.Query(ctx, dns1.Addr, "fresh.default.svc.cluster.local.", dns.TypeA, "udp")
+			if err != nil {
+				return err
+			}
+			got := landscape.RRValues(resp.Answer)
+			if first == "" && len(got) > 0 {
+				first = got[0]
+			}
+			var cp corev1.Service
+			if err := workload.Get(ctx, types.NamespacedName{Namespace: ns1, Name: naming.CopyName("default", "fresh")}, &cp); err != nil {
+				return err
+			}
+			if len(got) != 1 || got[0] != cp.Spec.ClusterIP {
+				return fmt.Errorf("answer %v, want the copy's %s", got, cp.Spec.ClusterIP)
+			}
+			return nil
+		})
+		if took := time.Since(created); took > 10*time.Second {
+			t.Errorf("the workload IP was answered %s after the Service was created (first answer %s, the tenant's own IP is %s)", took, first, svc.Spec.ClusterIP)
+		}
+	})
+
 	t.Run("MCP2's DNS does not answer MCP1's Services", func(t *testing.T) {
 		resp, err := landscape.Query(ctx, dns2.Addr, "web.default.svc.cluster.local.", dns.TypeA, "udp")
 		if err != nil {

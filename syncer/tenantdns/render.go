@@ -84,12 +84,17 @@ func Corefile(o Options) string {
 	fmt.Fprintf(&b, "        kubeconfig {$%s}\n", EnvKubeconfig)
 	fmt.Fprintf(&b, "        clusterip_annotation %s from %s\n", o.AnnotationKey, strings.Join(o.ServiceCIDRs, " "))
 	fmt.Fprintf(&b, "        fallthrough in-addr.arpa ip6.arpa\n")
-	fmt.Fprintf(&b, "        ttl 30\n")
+	// CoreDNS's default: answers change when the syncer back-populates an IP.
+	fmt.Fprintf(&b, "        ttl 5\n")
 	fmt.Fprintf(&b, "    }\n")
 	fmt.Fprintf(&b, "    forward . /etc/resolv.conf\n")
-	// New Services must resolve at once: answers are cached, denials of the cluster
-	// zone are not.
+	// The cluster zone is answered from the kubernetes plugin's in-memory informer, so
+	// a cache buys nothing there and would hold on to stale answers: a new Service
+	// resolves to the tenant's own ClusterIP until the syncer back-populates the
+	// workload IP, and a cached answer would keep that for the cache's TTL. Other
+	// names are cached.
 	fmt.Fprintf(&b, "    cache 30 {\n")
+	fmt.Fprintf(&b, "        disable success %s\n", o.ClusterDomain)
 	fmt.Fprintf(&b, "        disable denial %s\n", o.ClusterDomain)
 	fmt.Fprintf(&b, "    }\n")
 	fmt.Fprintf(&b, "    loadbalance\n")
