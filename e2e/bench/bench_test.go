@@ -83,6 +83,37 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
+func TestScenarioSelection(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		selected []string
+		want     []string
+	}{
+		{name: "all by default", selected: nil, want: Scenarios},
+		{name: "services", selected: []string{"services"}, want: []string{"makespan", "restart", "rate", "fair"}},
+		{name: "the restart brings the makespan", selected: []string{"restart"}, want: []string{"makespan", "restart"}},
+		{name: "two on their own", selected: []string{"rate", "dns"}, want: []string{"rate", "dns"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := Options{Scenarios: tc.selected}
+			var got []string
+			for _, s := range Scenarios {
+				if opts.runs(s) {
+					got = append(got, s)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("runs %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if err := validScenarios([]string{"makespan", "nope"}); err == nil {
+		t.Error("an unknown scenario: no error")
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	t.Parallel()
 	ms := func(vs ...int) []time.Duration {
@@ -316,6 +347,15 @@ func TestUncacheServices(t *testing.T) {
 	if _, err := uncacheServices(". {\n    cache 30\n}\n"); err == nil {
 		t.Error("a Corefile without 'disable denial': no error")
 	}
+	if !cachesServices(rendered) {
+		t.Error("cachesServices(rendered) = false, want true")
+	}
+	if cachesServices(want) {
+		t.Error("cachesServices(with disable success) = true, want false")
+	}
+	if cachesServices(". {\n    kubernetes cluster.local\n}\n") {
+		t.Error("cachesServices(no cache plugin) = true, want false")
+	}
 }
 
 func TestAnnotatedService(t *testing.T) {
@@ -331,4 +371,34 @@ func TestMain(m *testing.M) {
 	// The landscape's simulated data plane runs controllers in the test process.
 	ctrllog.SetLogger(logr.Discard())
 	os.Exit(m.Run())
+}
+
+func TestWriteTable(t *testing.T) {
+	t.Parallel()
+	res := NewResults()
+	res.figure("service_makespan_ratio", 3.06)
+	res.figure("dns_qps_ratio", 0.992)
+	res.detail("service_baseline_foreign_cores", 1.06)
+	res.detail("fair_foreign_cores", 0.01)
+	var b strings.Builder
+	if err := WriteTable(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	for _, want := range []string{
+		"service_makespan_ratio   3.06",
+		"MISSED",
+		"dns_qps_ratio            0.992",
+		"met",
+		"service_p99_ms           -",
+		"not measured",
+		"used 1.06 cores during service_baseline",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "during fair") {
+		t.Errorf("a quiet scenario is flagged as noisy:\n%s", got)
+	}
 }

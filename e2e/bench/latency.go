@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,10 +23,11 @@ import (
 )
 
 // rate creates Services in the first MCP at Scale.Rate per second and measures, for
-// each, the time from sending the create until the tenant CoreDNS answers the workload
-// cluster's IP. Two tenant CoreDNS servers are asked: one running the Corefile the
-// syncer rendered, and one running it with the Service answers of the cluster domain
-// left out of the cache (what the syncer could render instead).
+// each, the time from sending the create until the tenant CoreDNS, running the
+// Corefile the syncer rendered, answers the workload cluster's IP. Should that
+// Corefile cache the answers of the cluster zone (a new Service is answered with the
+// tenant's own ClusterIP until the syncer writes the annotation, and the cache would
+// keep that), a second tenant CoreDNS with them left out of the cache is asked too.
 func (s *services) rate(ctx context.Context) error {
 	sc := s.opts.Scale
 	m := s.mcps[0]
@@ -33,9 +35,17 @@ func (s *services) rate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	uncached, err := s.startTenantDNSVariant(ctx, m, "tenant-dns-uncached", uncacheServices)
+	corefile, err := os.ReadFile(rendered.CorefilePath)
 	if err != nil {
 		return err
+	}
+	probes := []*dnsProbe{{name: "Corefile as rendered", addr: rendered.Addr, cached: cachesServices(string(corefile))}}
+	if probes[0].cached {
+		uncached, err := s.startTenantDNSVariant(ctx, m, "tenant-dns-uncached", uncacheServices)
+		if err != nil {
+			return err
+		}
+		probes = append(probes, &dnsProbe{name: "Services not cached", addr: uncached.Addr})
 	}
 	var ranges []netip.Prefix
 	for _, c := range s.env.Workloads[workloadName].ServiceCIDRs {
@@ -54,9 +64,12 @@ func (s *services) rate(ctx context.Context) error {
 	}
 
 	cpu0 := sampleCPU(s.components())
+	stopCPU := recordCPU(s.components(), filepath.Join(s.opts.OutDir, "cpu-rate.csv"), 500*time.Millisecond)
+	defer stopCPU() //nolint:errcheck // stopped and checked below; this one is for early returns
 	names := serviceNames(sc.RateCreates)
-	viaRendered := make([]time.Duration, len(names))
-	viaUncached := make([]time.Duration, len(names))
+	for _, p := range probes {
+		p.latencies = make([]time.Duration, len(names))
+	}
 	errs := make([]error, len(names))
 	tick := time.NewTicker(time.Duration(float64(time.Second) / sc.Rate))
 	defer tick.Stop()
@@ -77,8 +90,9 @@ func (s *services) rate(ctx context.Context) error {
 			}
 			fqdn := name + "." + ns + ".svc.cluster.local."
 			var inner sync.WaitGroup
-			inner.Go(func() { viaRendered[i] = waitResolves(ctx, rendered.Addr, fqdn, ranges, sent, sc.DNSAnswerTimeout) })
-			inner.Go(func() { viaUncached[i] = waitResolves(ctx, uncached.Addr, fqdn, ranges, sent, sc.DNSAnswerTimeout) })
+			for _, p := range probes {
+				inner.Go(func() { p.latencies[i] = waitResolves(ctx, p.addr, fqdn, ranges, sent, sc.DNSAnswerTimeout, p.cached) })
+			}
 			inner.Wait()
 		})
 	}
@@ -92,24 +106,68 @@ func (s *services) rate(ctx context.Context) error {
 		return err
 	}
 	annotated := tl.latencies()
+	if err := stopCPU(); err != nil {
+		return err
+	}
+	if err := writeRateCSV(filepath.Join(s.opts.OutDir, "latency-rate.csv"), names, tl, probes); err != nil {
+		return err
+	}
 	use := sampleCPU(s.components()).since(cpu0)
 	s.res.cpuDetails("service_rate", use)
 	s.logf("CPU at %g creates/s: %s", sc.Rate, use)
 
-	p99 := Percentile(viaRendered, 99)
+	p99 := Percentile(probes[0].latencies, 99)
 	s.res.figure("service_p99_ms", ms(p99))
-	s.res.latencyDetails("service_dns_latency", viaRendered)
-	s.res.latencyDetails("service_dns_uncached_latency", viaUncached)
 	s.res.latencyDetails("service_annotation_latency", annotated)
-	s.res.detail("service_dns_timeouts", float64(countAtLeast(viaRendered, sc.DNSAnswerTimeout)))
+	s.res.latencyDetails("service_dns_latency", probes[0].latencies)
+	s.res.detail("service_dns_timeouts", float64(countAtLeast(probes[0].latencies, sc.DNSAnswerTimeout)))
 	label := fmt.Sprintf("%g/s", sc.Rate)
 	s.res.series(label+": create to annotation", annotated)
-	s.res.series(label+": create to tenant DNS answer, Corefile as rendered", viaRendered)
-	s.res.series(label+": create to tenant DNS answer, Services not cached", viaUncached)
-	s.logf("%d Services at %s: to annotation p50 %s p99 %s; to DNS answer p50 %s p99 %s (rendered Corefile), p50 %s p99 %s (Services not cached)",
-		len(names), label, Percentile(annotated, 50), Percentile(annotated, 99),
-		Percentile(viaRendered, 50), p99, Percentile(viaUncached, 50), Percentile(viaUncached, 99))
+	summary := fmt.Sprintf("to annotation p50 %s p99 %s", Percentile(annotated, 50), Percentile(annotated, 99))
+	for i, p := range probes {
+		if i > 0 {
+			s.res.latencyDetails("service_dns_uncached_latency", p.latencies)
+		}
+		s.res.series(label+": create to tenant DNS answer, "+p.name, p.latencies)
+		summary += fmt.Sprintf("; to DNS answer (%s) p50 %s p99 %s", p.name, Percentile(p.latencies, 50), Percentile(p.latencies, 99))
+	}
+	s.logf("%d Services at %s: %s", len(names), label, summary)
 	return nil
+}
+
+// dnsProbe is a tenant CoreDNS the rate scenario asks, and what it measured.
+type dnsProbe struct {
+	name string
+	addr string
+	// cached is true when the server caches the answers of the cluster zone.
+	cached    bool
+	latencies []time.Duration
+}
+
+// writeRateCSV writes, per Service of the rate scenario, when its create was sent and
+// its latencies, to find out what the slow ones have in common.
+func writeRateCSV(path string, names []string, tl *timeline, probes []*dnsProbe) error {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var b strings.Builder
+	b.WriteString("service,sent,annotation_ms")
+	for _, p := range probes {
+		b.WriteString(",dns_ms " + p.name)
+	}
+	b.WriteString("\n")
+	for i, n := range names {
+		sent := tl.created[n]
+		var annotated float64
+		if a, ok := tl.annotated[n]; ok {
+			annotated = ms(a.Sub(sent))
+		}
+		fmt.Fprintf(&b, "%s,%s,%.1f", n, sent.UTC().Format(time.RFC3339Nano), annotated)
+		for _, p := range probes {
+			fmt.Fprintf(&b, ",%.1f", ms(p.latencies[i]))
+		}
+		b.WriteString("\n")
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func countAtLeast(ds []time.Duration, limit time.Duration) int {
@@ -124,10 +182,13 @@ func countAtLeast(ds []time.Duration, limit time.Duration) int {
 
 // waitResolves queries server for name until it answers an A record within ranges,
 // and returns the time since sent: every 5 ms for the first second, then every 50 ms.
-// A name that does not resolve within timeout counts as timeout.
-func waitResolves(ctx context.Context, server, name string, ranges []netip.Prefix, sent time.Time, timeout time.Duration) time.Duration {
+// A name that does not resolve within timeout counts as timeout. With cached, the
+// server caches answers: one with other addresses is asked again only a second
+// before its TTL runs out, so that polling does not load the servers for nothing.
+func waitResolves(ctx context.Context, server, name string, ranges []netip.Prefix, sent time.Time, timeout time.Duration, cached bool) time.Duration {
 	for {
-		if resp, err := landscape.Query(ctx, server, name, dns.TypeA, "udp"); err == nil && answersWithin(resp, ranges) {
+		resp, err := landscape.Query(ctx, server, name, dns.TypeA, "udp")
+		if err == nil && answersWithin(resp, ranges) {
 			return time.Since(sent)
 		}
 		elapsed := time.Since(sent)
@@ -138,11 +199,28 @@ func waitResolves(ctx context.Context, server, name string, ranges []netip.Prefi
 		if elapsed > time.Second {
 			interval = 50 * time.Millisecond
 		}
+		if ttl := answerTTL(resp); cached && err == nil && ttl > time.Second {
+			interval = min(ttl-time.Second, timeout-elapsed)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(interval):
 		}
 	}
+}
+
+// answerTTL is the smallest TTL of the A records of resp; 0 without any.
+func answerTTL(resp *dns.Msg) time.Duration {
+	var ttl time.Duration
+	for _, rr := range resp.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			t := time.Duration(a.Hdr.Ttl) * time.Second
+			if ttl == 0 || t < ttl {
+				ttl = t
+			}
+		}
+	}
+	return ttl
 }
 
 func answersWithin(resp *dns.Msg, ranges []netip.Prefix) bool {
@@ -167,6 +245,18 @@ func answersWithin(resp *dns.Msg, ranges []netip.Prefix) bool {
 // disableDenialRE finds the line of the rendered cache block that keeps denials of
 // the cluster domain out of the cache.
 var disableDenialRE = regexp.MustCompile(`(?m)^([ \t]*)disable denial (\S+)[ \t]*$`)
+
+var (
+	cacheRE          = regexp.MustCompile(`(?m)^[ \t]*cache([ \t]|$)`)
+	disableSuccessRE = regexp.MustCompile(`(?m)^[ \t]*disable success[ \t]`)
+)
+
+// cachesServices reports whether a Corefile rendered by the syncer (one server block
+// for the cluster zone) caches the answers of the cluster zone: it has the cache
+// plugin and does not disable it for successful answers.
+func cachesServices(corefile string) bool {
+	return cacheRE.MatchString(corefile) && !disableSuccessRE.MatchString(corefile)
+}
 
 // uncacheServices keeps the answers of the cluster domain out of the cache as well,
 // not only its denials: a Service answered before the syncer wrote its annotation
@@ -229,6 +319,8 @@ func (s *services) fair(ctx context.Context) error {
 	bulk := min(sc.FairBulkMCPs, sc.MCPs)
 	errs := make([]error, sc.MCPs)
 	cpu0 := sampleCPU(s.components())
+	stopCPU := recordCPU(s.components(), filepath.Join(s.opts.OutDir, "cpu-fair.csv"), 500*time.Millisecond)
+	defer stopCPU() //nolint:errcheck // stopped and checked below; this one is for early returns
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range sc.MCPs {
@@ -245,6 +337,9 @@ func (s *services) fair(ctx context.Context) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := stopCPU(); err != nil {
 		return err
 	}
 	use := sampleCPU(s.components()).since(cpu0)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -179,6 +180,47 @@ func (u cpuUse) String() string {
 	}
 	return fmt.Sprintf("%.1f CPU-s in %.1fs (%.2f cores; %.2f cores used by other processes of the machine): %s",
 		u.total().Seconds(), u.wall.Seconds(), u.cores(), u.foreignCores(), strings.Join(parts, ", "))
+}
+
+// recordCPU samples the components every interval until stop is called, and writes
+// what each used, in cores, as CSV to path: seconds since the start, one column per
+// component, and the cores other processes of the machine used. stop may be called
+// more than once; the file is written the first time.
+func recordCPU(components []component, path string, interval time.Duration) (stop func() error) {
+	done := make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		names := make([]string, len(components))
+		for i, c := range components {
+			names[i] = c.name
+		}
+		var b strings.Builder
+		b.WriteString("seconds," + strings.Join(names, ",") + ",other processes of the machine\n")
+		start := sampleCPU(components)
+		prev := start
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				result <- os.WriteFile(path, []byte(b.String()), 0o644)
+				return
+			case <-t.C:
+			}
+			now := sampleCPU(components)
+			u := now.since(prev)
+			fmt.Fprintf(&b, "%.1f", now.at.Sub(start.at).Seconds())
+			for _, n := range names {
+				fmt.Fprintf(&b, ",%.2f", u.cpu[n].Seconds()/u.wall.Seconds())
+			}
+			fmt.Fprintf(&b, ",%.2f\n", u.foreignCores())
+			prev = now
+		}
+	}()
+	return sync.OnceValue(func() error {
+		close(done)
+		return <-result
+	})
 }
 
 // settle waits until the components together use at most limit cores over a window

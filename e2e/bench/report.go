@@ -108,10 +108,22 @@ func WriteResults(path string, res *Results, cond Conditions) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// WriteTable prints the figures with their targets.
+// noisyCores is how many cores other processes of the machine may take during a
+// scenario before its figures are flagged as not comparable.
+const noisyCores = 0.2
+
+// WriteTable prints the figures with their targets, and the scenarios during which
+// other processes of the machine took more than noisyCores.
 func WriteTable(w io.Writer, res *Results) error {
 	res.mu.Lock()
 	defer res.mu.Unlock()
+	defer func() {
+		for _, k := range slices.Sorted(maps.Keys(res.Details)) {
+			if scenario, ok := strings.CutSuffix(k, "_foreign_cores"); ok && res.Details[k] > noisyCores {
+				fmt.Fprintf(w, "Noisy: other processes of the machine used %.2f cores during %s; its figures are not comparable.\n", res.Details[k], scenario)
+			}
+		}
+	}()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tVALUE\tTARGET\t")
 	for _, k := range Keys {

@@ -15,9 +15,6 @@ import (
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 )
 
-// probeInterval is the syncer's --probe-interval in the landscape (vcdnsenv).
-const probeInterval = 2 * time.Second
-
 // restart stops the syncer once everything is synced and settled, starts it again,
 // and measures how long the new sessions take to reconcile every tenant object and
 // what the restarted syncer writes.
@@ -71,7 +68,7 @@ func (s *services) restart(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(time.Until(restarted.Add(resync + 3*probeInterval))):
+	case <-time.After(time.Until(restarted.Add(resync + 3*s.opts.Scale.ProbeInterval))):
 	}
 	writes, err := syncerWrites(s.clusters(), restarted)
 	if err != nil {

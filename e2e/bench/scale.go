@@ -8,6 +8,9 @@ type Scale struct {
 	// Settle makes every scenario wait until the landscape is about as quiet as it is
 	// idle before it measures.
 	Settle bool
+	// ProbeInterval is the syncer's --probe-interval: how often every MCP and Cluster
+	// is reconciled even when nothing changed.
+	ProbeInterval time.Duration
 	// MCPs is the number of tenant control planes, all on one workload cluster.
 	MCPs int
 	// ServicesPerMCP Services are created in every MCP at once for the makespan; the
@@ -41,6 +44,7 @@ type Scale struct {
 var Full = Scale{
 	Name:                "full",
 	Settle:              true,
+	ProbeInterval:       30 * time.Second, // the syncer's default
 	MCPs:                8,
 	ServicesPerMCP:      1250,
 	ClientsPerMCP:       4,
@@ -59,6 +63,7 @@ var Full = Scale{
 // Smoke runs every scenario at a tiny scale, to prove that each produces a figure.
 var Smoke = Scale{
 	Name:                "smoke",
+	ProbeInterval:       2 * time.Second,
 	MCPs:                2,
 	ServicesPerMCP:      10,
 	ClientsPerMCP:       2,

@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "_output/bench", "Folder for results.json, the plot and the syncer's profiles")
 	smoke := fs.Bool("smoke", false, "Run every scenario at a tiny scale")
 	keep := fs.Bool("keep", false, "Keep the landscapes' data and logs even when the run succeeds")
-	scenarios := fs.String("scenarios", "", "Comma-separated scenarios to run: services, dns (default: all)")
+	scenarios := fs.String("scenarios", "", "Comma-separated scenarios to run: "+strings.Join(bench.Scenarios, ", ")+", or services for all but dns (default: all)")
 	mcps := fs.Int("mcps", 0, "Override the number of MCPs")
 	perMCP := fs.Int("services-per-mcp", 0, "Override the number of Services each MCP creates for the makespan")
 	clients := fs.Int("clients-per-mcp", 0, "Override the number of concurrent creates per MCP")
