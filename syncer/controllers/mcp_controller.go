@@ -58,6 +58,9 @@ type Options struct {
 	WorkersPerMCP int
 	// TenantLimits and WorkloadLimits are the client rate limits per MCP and cluster.
 	TenantLimits, WorkloadLimits remote.Limits
+	// WorkloadMaxInFlight bounds the requests all MCPs of one workload cluster have in
+	// flight to it together; free slots go to the MCPs in turn.
+	WorkloadMaxInFlight int
 	// ProbeInterval is how often reachability is checked.
 	ProbeInterval time.Duration
 	// DNS configures publishing and Corefile patching.
@@ -74,8 +77,10 @@ type MCPReconciler struct {
 	mu       sync.Mutex
 	sessions map[types.NamespacedName]*sessionHandle
 	// users caches who the syncer is on a tenant, by kubeconfig hash.
-	users  map[string]string
-	notify chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane]
+	users map[string]string
+	// limiters share each workload cluster fairly among its MCPs, by Cluster name.
+	limiters map[string]*remote.FairLimiter
+	notify   chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane]
 }
 
 type sessionHandle struct {
@@ -96,6 +101,7 @@ type sessionHandle struct {
 func (r *MCPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.sessions = map[types.NamespacedName]*sessionHandle{}
 	r.users = map[string]string{}
+	r.limiters = map[string]*remote.FairLimiter{}
 	r.notify = make(chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane], 1024)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.ManagedControlPlane{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -407,7 +413,7 @@ func (r *MCPReconciler) ensureSession(ctx context.Context, mcp *vcdnsv1alpha1.Ma
 		MCP:       key,
 		Namespace: ns,
 		Tenant:    tenant.Config,
-		Workload:  workload.Config,
+		Workload:  r.limiter(clusterName).Wrap(workload.Config, key.String()),
 		Scheme:    r.Scheme,
 		TenantDNS: r.Options.TenantDNS,
 		Workers:   r.Options.WorkersPerMCP,
@@ -417,6 +423,18 @@ func (r *MCPReconciler) ensureSession(ctx context.Context, mcp *vcdnsv1alpha1.Ma
 	r.sessions[key] = &sessionHandle{Session: s, key: want}
 	r.mu.Unlock()
 	return s
+}
+
+// limiter is the fair limiter of the workload cluster name, shared by its MCPs.
+func (r *MCPReconciler) limiter(name string) *remote.FairLimiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.limiters[name]
+	if l == nil {
+		l = remote.NewFairLimiter(name, r.Options.WorkloadMaxInFlight)
+		r.limiters[name] = l
+	}
+	return l
 }
 
 func (r *MCPReconciler) stopSession(key types.NamespacedName) {

@@ -1,0 +1,205 @@
+package remote
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// FairLimiter bounds the requests the syncer has in flight to one cluster and hands
+// each free slot to the next waiting tenant in turn (round robin over tenants, first
+// come first served within one).
+//
+// Every MCP on a workload cluster has its own queue and workers, but they all write to
+// the same API server. Left alone, an MCP creating thousands of Services keeps as many
+// requests in that API server as it has workers; a request of a quiet MCP then shares
+// the server with all of them and takes as long as they do. With the limiter the API
+// server holds at most Limit of the syncer's requests, and a quiet MCP's request takes
+// the next free slot, whatever the busy MCPs have queued. An API server that is busy
+// anyway (CPU-bound) finishes the same work in the same time with a few requests in
+// flight as with many, so the limit costs little throughput as long as it is at least
+// the number of requests the server can work on at once.
+type FairLimiter struct {
+	cluster string
+	limit   int
+
+	mu       sync.Mutex
+	inFlight int
+	waiting  map[string][]*waiter // by tenant, oldest first
+	ring     []string             // tenants with waiters, in turn order
+}
+
+type waiter struct {
+	ready   chan struct{}
+	granted bool
+}
+
+var (
+	fairInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "vcdns_workload_requests_in_flight",
+		Help: "Requests the syncer has in flight to a workload cluster (at most --workload-max-in-flight).",
+	}, []string{"cluster"})
+	fairWaiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "vcdns_workload_requests_waiting",
+		Help: "Requests waiting for a slot to a workload cluster.",
+	}, []string{"cluster"})
+	fairWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "vcdns_workload_request_wait_seconds",
+		Help:    "Time a request to a workload cluster waited for a slot.",
+		Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+	}, []string{"cluster"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(fairInFlight, fairWaiting, fairWait)
+}
+
+// NewFairLimiter returns a limiter of limit requests in flight to cluster (its name in
+// metrics). A limit below 1 means 1.
+func NewFairLimiter(cluster string, limit int) *FairLimiter {
+	return &FairLimiter{cluster: cluster, limit: max(1, limit), waiting: map[string][]*waiter{}}
+}
+
+// Limit is the number of requests the limiter lets into the cluster at once.
+func (f *FairLimiter) Limit() int { return f.limit }
+
+// Acquire waits for a slot for tenant. It returns a function that gives the slot
+// back (call it exactly once), or ctx's error when ctx ends first.
+func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(), err error) {
+	start := time.Now()
+	f.mu.Lock()
+	if f.inFlight < f.limit && len(f.ring) == 0 {
+		f.inFlight++
+		f.gaugesLocked()
+		f.mu.Unlock()
+		fairWait.WithLabelValues(f.cluster).Observe(0)
+		return f.release, nil
+	}
+	w := &waiter{ready: make(chan struct{})}
+	if len(f.waiting[tenant]) == 0 {
+		f.ring = append(f.ring, tenant)
+	}
+	f.waiting[tenant] = append(f.waiting[tenant], w)
+	f.gaugesLocked()
+	f.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		fairWait.WithLabelValues(f.cluster).Observe(time.Since(start).Seconds())
+		return f.release, nil
+	case <-ctx.Done():
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if w.granted {
+			// Granted while giving up: hand the slot on.
+			f.inFlight--
+			f.grantLocked()
+			return nil, ctx.Err()
+		}
+		f.removeLocked(tenant, w)
+		f.gaugesLocked()
+		return nil, ctx.Err()
+	}
+}
+
+func (f *FairLimiter) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inFlight--
+	f.grantLocked()
+}
+
+// grantLocked hands free slots to the waiting tenants in turn.
+func (f *FairLimiter) grantLocked() {
+	for f.inFlight < f.limit && len(f.ring) > 0 {
+		tenant := f.ring[0]
+		q := f.waiting[tenant]
+		w := q[0]
+		f.ring = f.ring[1:]
+		if len(q) == 1 {
+			delete(f.waiting, tenant)
+		} else {
+			f.waiting[tenant] = q[1:]
+			f.ring = append(f.ring, tenant) // to the back of the line
+		}
+		w.granted = true
+		close(w.ready)
+		f.inFlight++
+	}
+	f.gaugesLocked()
+}
+
+func (f *FairLimiter) removeLocked(tenant string, w *waiter) {
+	q := f.waiting[tenant]
+	for i, x := range q {
+		if x == w {
+			q = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	if len(q) > 0 {
+		f.waiting[tenant] = q
+		return
+	}
+	delete(f.waiting, tenant)
+	for i, t := range f.ring {
+		if t == tenant {
+			f.ring = append(f.ring[:i:i], f.ring[i+1:]...)
+			break
+		}
+	}
+}
+
+func (f *FairLimiter) gaugesLocked() {
+	n := 0
+	for _, q := range f.waiting {
+		n += len(q)
+	}
+	fairInFlight.WithLabelValues(f.cluster).Set(float64(f.inFlight))
+	fairWaiting.WithLabelValues(f.cluster).Set(float64(n))
+}
+
+// Forget removes the limiter's metrics, for a cluster that is gone.
+func (f *FairLimiter) Forget() {
+	fairInFlight.DeleteLabelValues(f.cluster)
+	fairWaiting.DeleteLabelValues(f.cluster)
+	fairWait.DeleteLabelValues(f.cluster)
+}
+
+// Wrap returns cfg with every request of tenant, except watches, passing through f. A
+// request holds its slot until the response's headers arrive: for a write, until the
+// API server has done it.
+func (f *FairLimiter) Wrap(cfg *rest.Config, tenant string) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &fairRoundTripper{next: rt, limiter: f, tenant: tenant}
+	})
+	return cfg
+}
+
+type fairRoundTripper struct {
+	next    http.RoundTripper
+	limiter *FairLimiter
+	tenant  string
+}
+
+func (t *fairRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Query().Get("watch") == "true" {
+		// Long-running: it would hold its slot for minutes.
+		return t.next.RoundTrip(req)
+	}
+	release, err := t.limiter.Acquire(req.Context(), t.tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return t.next.RoundTrip(req)
+}
+
+// WrappedRoundTripper lets client-go's transport debugging see through the limiter.
+func (t *fairRoundTripper) WrappedRoundTripper() http.RoundTripper { return t.next }
