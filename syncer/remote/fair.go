@@ -12,15 +12,18 @@ import (
 )
 
 // FairLimiter bounds the requests the syncer has in flight to one cluster and hands
-// each free slot to the next waiting tenant in turn (round robin over tenants, first
-// come first served within one).
+// each free slot to the waiting tenant with the fewest requests in flight, the one
+// whose turn it is among equals (first come first served within one tenant): the
+// max-min fair share of the slots, as API Priority and Fairness shares an API server's
+// seats among flows.
 //
 // Every MCP on a workload cluster has its own queue and workers, but they all write to
 // the same API server. Left alone, an MCP creating thousands of Services keeps as many
 // requests in that API server as it has workers; a request of a quiet MCP then shares
 // the server with all of them and takes as long as they do. With the limiter the API
 // server holds at most Limit of the syncer's requests, and a quiet MCP's request takes
-// the next free slot, whatever the busy MCPs have queued. An API server that is busy
+// the next free slot, whatever the busy MCPs have queued: they have slots in use, it
+// has none. An API server that is busy
 // anyway (CPU-bound) finishes the same work in the same time with a few requests in
 // flight as with many, so the limit costs little throughput as long as it is at least
 // the number of requests the server can work on at once.
@@ -30,6 +33,7 @@ type FairLimiter struct {
 
 	mu       sync.Mutex
 	inFlight int
+	held     map[string]int       // requests in flight by tenant
 	waiting  map[string][]*waiter // by tenant, oldest first
 	ring     []string             // tenants with waiters, in turn order
 }
@@ -62,7 +66,7 @@ func init() {
 // NewFairLimiter returns a limiter of limit requests in flight to cluster (its name in
 // metrics). A limit below 1 means 1.
 func NewFairLimiter(cluster string, limit int) *FairLimiter {
-	return &FairLimiter{cluster: cluster, limit: max(1, limit), waiting: map[string][]*waiter{}}
+	return &FairLimiter{cluster: cluster, limit: max(1, limit), held: map[string]int{}, waiting: map[string][]*waiter{}}
 }
 
 // Limit is the number of requests the limiter lets into the cluster at once.
@@ -73,12 +77,14 @@ func (f *FairLimiter) Limit() int { return f.limit }
 func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(), err error) {
 	start := time.Now()
 	f.mu.Lock()
+	release = func() { f.release(tenant) }
 	if f.inFlight < f.limit && len(f.ring) == 0 {
 		f.inFlight++
+		f.held[tenant]++
 		f.gaugesLocked()
 		f.mu.Unlock()
 		fairWait.WithLabelValues(f.cluster).Observe(0)
-		return f.release, nil
+		return release, nil
 	}
 	w := &waiter{ready: make(chan struct{})}
 	if len(f.waiting[tenant]) == 0 {
@@ -91,14 +97,13 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(
 	select {
 	case <-w.ready:
 		fairWait.WithLabelValues(f.cluster).Observe(time.Since(start).Seconds())
-		return f.release, nil
+		return release, nil
 	case <-ctx.Done():
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if w.granted {
 			// Granted while giving up: hand the slot on.
-			f.inFlight--
-			f.grantLocked()
+			f.releaseLocked(tenant)
 			return nil, ctx.Err()
 		}
 		f.removeLocked(tenant, w)
@@ -107,20 +112,34 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(
 	}
 }
 
-func (f *FairLimiter) release() {
+func (f *FairLimiter) release(tenant string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.releaseLocked(tenant)
+}
+
+func (f *FairLimiter) releaseLocked(tenant string) {
 	f.inFlight--
+	if f.held[tenant]--; f.held[tenant] <= 0 {
+		delete(f.held, tenant)
+	}
 	f.grantLocked()
 }
 
-// grantLocked hands free slots to the waiting tenants in turn.
+// grantLocked hands free slots to the waiting tenants: each to the one with the fewest
+// requests in flight, the first in turn order among equals.
 func (f *FairLimiter) grantLocked() {
 	for f.inFlight < f.limit && len(f.ring) > 0 {
-		tenant := f.ring[0]
+		next := 0
+		for i, t := range f.ring {
+			if f.held[t] < f.held[f.ring[next]] {
+				next = i
+			}
+		}
+		tenant := f.ring[next]
 		q := f.waiting[tenant]
 		w := q[0]
-		f.ring = f.ring[1:]
+		f.ring = append(f.ring[:next:next], f.ring[next+1:]...)
 		if len(q) == 1 {
 			delete(f.waiting, tenant)
 		} else {
@@ -130,6 +149,7 @@ func (f *FairLimiter) grantLocked() {
 		w.granted = true
 		close(w.ready)
 		f.inFlight++
+		f.held[tenant]++
 	}
 	f.gaugesLocked()
 }

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -194,4 +195,44 @@ func TestFairLimiterWrap(t *testing.T) {
 	if err := get(context.Background(), ""); err != nil {
 		t.Fatalf("request after the slot was released: %v", err)
 	}
+}
+
+// A free slot goes to the waiting tenant with the fewest requests in flight, even when
+// a busier tenant's turn came first.
+func TestFairLimiterFewestInFlightFirst(t *testing.T) {
+	f := NewFairLimiter("test-fewest", 2)
+	defer f.Forget()
+	var holds []func()
+	for range 2 {
+		release, err := f.Acquire(context.Background(), "busy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds = append(holds, release)
+	}
+	granted := make(chan string, 4)
+	var wg sync.WaitGroup
+	for i, tenant := range []string{"busy", "busy", "busy", "quiet"} {
+		wg.Go(func() {
+			release, err := f.Acquire(context.Background(), tenant)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			granted <- tenant
+			if tenant == "quiet" {
+				release()
+				return
+			}
+			defer release()
+			<-time.After(time.Millisecond)
+		})
+		eventually(t, fmt.Sprintf("waiter %d queued", i), func() bool { return f.waitingCount() == i+1 })
+	}
+	holds[0]() // busy still has one in flight, quiet none: quiet goes first
+	if got := <-granted; got != "quiet" {
+		t.Fatalf("first grant went to %s, want quiet", got)
+	}
+	holds[1]()
+	wg.Wait()
 }
