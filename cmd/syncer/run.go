@@ -75,7 +75,7 @@ func newFlags(cfg *config) *flag.FlagSet {
 	fs.IntVar(&cfg.tenantBurst, "tenant-burst", 200, "Client burst towards each tenant API server")
 	fs.Float64Var(&cfg.workloadQPS, "workload-qps", 100, "Client QPS of each MCP towards its workload cluster")
 	fs.IntVar(&cfg.workloadBurst, "workload-burst", 200, "Client burst of each MCP towards its workload cluster")
-	fs.IntVar(&cfg.workloadMaxInFlight, "workload-max-in-flight", 4, "Requests all MCPs of one workload cluster have in flight to it together (watches excepted); free slots go to the MCP with the fewest in flight. About the number of cores the workload API servers work with")
+	fs.IntVar(&cfg.workloadMaxInFlight, "workload-max-in-flight", 2, "Requests all MCPs of one workload cluster have in flight to it together (watches excepted); free slots go to the MCP with the fewest outstanding. About the number of cores the workload API servers work with")
 	fs.StringVar(&cfg.baseDomain, "base-domain", hostname.DefaultBaseDomain, "Domain the hostnames of Gateways and Ingresses are published in; a cluster publishes below <cluster>.<base-domain>")
 	fs.DurationVar(&cfg.recordTTL, "record-ttl", 30*time.Second, "TTL of the published records")
 	fs.StringVar(&cfg.etcdEndpoints, "central-etcd-endpoints", "", "Comma-separated client URLs of the central DNS etcd (empty: publishing off)")

@@ -12,18 +12,18 @@ import (
 )
 
 // FairLimiter bounds the requests the syncer has in flight to one cluster and hands
-// each free slot to the waiting tenant with the fewest requests in flight, the one
-// whose turn it is among equals (first come first served within one tenant): the
-// max-min fair share of the slots, as API Priority and Fairness shares an API server's
-// seats among flows.
+// each free slot to the waiting tenant with the fewest requests outstanding (in flight
+// and waiting), the one whose turn it is among equals, first come first served within
+// one tenant. Tenants that ask for less than their share get all they ask for, the
+// others share the rest equally: max-min fairness, as API Priority and Fairness shares
+// an API server's seats among flows.
 //
 // Every MCP on a workload cluster has its own queue and workers, but they all write to
 // the same API server. Left alone, an MCP creating thousands of Services keeps as many
 // requests in that API server as it has workers; a request of a quiet MCP then shares
 // the server with all of them and takes as long as they do. With the limiter the API
 // server holds at most Limit of the syncer's requests, and a quiet MCP's request takes
-// the next free slot, whatever the busy MCPs have queued: they have slots in use, it
-// has none. An API server that is busy
+// the next free slot, whatever the busy MCPs have queued. An API server that is busy
 // anyway (CPU-bound) finishes the same work in the same time with a few requests in
 // flight as with many, so the limit costs little throughput as long as it is at least
 // the number of requests the server can work on at once.
@@ -127,12 +127,13 @@ func (f *FairLimiter) releaseLocked(tenant string) {
 }
 
 // grantLocked hands free slots to the waiting tenants: each to the one with the fewest
-// requests in flight, the first in turn order among equals.
+// requests outstanding, the first in turn order among equals.
 func (f *FairLimiter) grantLocked() {
+	outstanding := func(t string) int { return f.held[t] + len(f.waiting[t]) }
 	for f.inFlight < f.limit && len(f.ring) > 0 {
 		next := 0
 		for i, t := range f.ring {
-			if f.held[t] < f.held[f.ring[next]] {
+			if outstanding(t) < outstanding(f.ring[next]) {
 				next = i
 			}
 		}

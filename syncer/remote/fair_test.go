@@ -70,48 +70,52 @@ func TestFairLimiterBoundsInFlight(t *testing.T) {
 }
 
 // A quiet tenant's request takes the next free slot, not the place behind a busy
-// tenant's backlog.
-func TestFairLimiterRoundRobin(t *testing.T) {
-	f := NewFairLimiter("test-round-robin", 1)
-	defer f.Forget()
-	hold, err := f.Acquire(context.Background(), "busy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var order []string
-	var wg sync.WaitGroup
-	enqueue := func(tenant string) {
-		n := f.waitingCount()
-		wg.Go(func() {
-			release, err := f.Acquire(context.Background(), tenant)
+// tenant's backlog; tenants with equal backlogs take turns.
+func TestFairLimiterOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		enqueue []string
+		want    []string
+	}{{
+		name:    "quiet first",
+		enqueue: []string{"busy", "busy", "busy", "busy", "quiet-1", "quiet-2", "busy"},
+		want:    []string{"quiet-1", "quiet-2", "busy", "busy", "busy", "busy", "busy"},
+	}, {
+		name:    "equals in turn",
+		enqueue: []string{"c", "a", "b"},
+		want:    []string{"c", "a", "b"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := NewFairLimiter("test-order", 1)
+			defer f.Forget()
+			hold, err := f.Acquire(context.Background(), "holder")
 			if err != nil {
-				t.Error(err)
-				return
+				t.Fatal(err)
 			}
-			mu.Lock()
-			order = append(order, tenant)
-			mu.Unlock()
-			release()
+			var mu sync.Mutex
+			var order []string
+			var wg sync.WaitGroup
+			for _, tenant := range tc.enqueue {
+				n := f.waitingCount()
+				wg.Go(func() {
+					release, err := f.Acquire(context.Background(), tenant)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					order = append(order, tenant)
+					mu.Unlock()
+					release()
+				})
+				eventually(t, tenant+" waits", func() bool { return f.waitingCount() == n+1 })
+			}
+			hold()
+			wg.Wait()
+			if fmt.Sprint(order) != fmt.Sprint(tc.want) {
+				t.Fatalf("granted %v, want %v", order, tc.want)
+			}
 		})
-		eventually(t, tenant+" waits", func() bool { return f.waitingCount() == n+1 })
-	}
-	for range 4 {
-		enqueue("busy")
-	}
-	enqueue("quiet-1")
-	enqueue("quiet-2")
-	enqueue("busy")
-	hold()
-	wg.Wait()
-	want := []string{"busy", "quiet-1", "quiet-2", "busy", "busy", "busy", "busy"}
-	if len(order) != len(want) {
-		t.Fatalf("granted %v, want %v", order, want)
-	}
-	for i := range want {
-		if order[i] != want[i] {
-			t.Fatalf("granted %v, want %v", order, want)
-		}
 	}
 }
 
@@ -197,9 +201,9 @@ func TestFairLimiterWrap(t *testing.T) {
 	}
 }
 
-// A free slot goes to the waiting tenant with the fewest requests in flight, even when
+// A free slot goes to the waiting tenant with the fewest requests outstanding, even when
 // a busier tenant's turn came first.
-func TestFairLimiterFewestInFlightFirst(t *testing.T) {
+func TestFairLimiterFewestOutstandingFirst(t *testing.T) {
 	f := NewFairLimiter("test-fewest", 2)
 	defer f.Forget()
 	var holds []func()
