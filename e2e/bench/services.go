@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -230,11 +231,52 @@ func (s *services) settle(ctx context.Context) error {
 	if !s.opts.Scale.Settle {
 		return nil
 	}
+	if err := s.endpointSlicesCaughtUp(ctx, 20*time.Minute); err != nil {
+		return err
+	}
 	use, err := settle(ctx, s.components(), 1.2*s.idle+0.1, 3*time.Minute)
 	if err != nil {
 		return err
 	}
 	s.logf("Settled at %.2f cores", use.cores())
+	return nil
+}
+
+// endpointSlicesCaughtUp waits until the workload cluster's controller-manager has an
+// EndpointSlice for every Service with a selector. At its default client rate (20
+// requests/s) it works off the 10000 copies of the makespan for minutes after the
+// syncer is done, little enough CPU to pass as settled, but every create it sends
+// makes the next scenario's creates wait in the same API server.
+func (s *services) endpointSlicesCaughtUp(ctx context.Context, timeout time.Duration) error {
+	start := time.Now()
+	var missing int
+	err := wait.PollUntilContextTimeout(ctx, 5*time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		svcs, err := s.workload.CoreV1().Services("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false, err
+		}
+		slices, err := s.workload.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: discoveryv1.LabelServiceName})
+		if err != nil {
+			return false, err
+		}
+		have := map[string]bool{}
+		for _, sl := range slices.Items {
+			have[sl.Namespace+"/"+sl.Labels[discoveryv1.LabelServiceName]] = true
+		}
+		missing = 0
+		for _, svc := range svcs.Items {
+			if len(svc.Spec.Selector) > 0 && !have[svc.Namespace+"/"+svc.Name] {
+				missing++
+			}
+		}
+		return missing == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the workload controller-manager's EndpointSlices (%d Services without one): %w", missing, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		s.logf("The workload controller-manager caught up with its EndpointSlices after %s", d.Round(time.Second))
+	}
 	return nil
 }
 
