@@ -61,7 +61,7 @@ func BenchmarkServiceCreateCPU(b *testing.B) {
 				l.Stop()
 				b.Fatal(err)
 			}
-			perCreate := float64((after-before).Microseconds()) / 1000 / step
+			perCreate := float64((after - before).Microseconds()) / 1000 / step
 			b.ReportMetric(perCreate, fmt.Sprintf("cpu-ms/create@%d", i*step))
 			b.Logf("Services %5d to %5d: %.1f ms of kube-apiserver CPU per create, %.0f creates/s", i*step, (i+1)*step, perCreate, step/wall.Seconds())
 		}
