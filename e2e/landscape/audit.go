@@ -32,7 +32,10 @@ type AuditEvent struct {
 		APIGroup    string `json:"apiGroup"`
 	} `json:"objectRef"`
 	ResponseStatus struct{ Code int } `json:"responseStatus"`
-	StageTimestamp time.Time          `json:"stageTimestamp"`
+	// RequestReceived is when the API server began to handle the request (after TLS
+	// and HTTP/2 framing, before authentication and priority and fairness).
+	RequestReceived time.Time `json:"requestReceivedTimestamp"`
+	StageTimestamp  time.Time `json:"stageTimestamp"`
 }
 
 func (e AuditEvent) String() string {
@@ -50,7 +53,24 @@ func writeAuditPolicy(dir string) (policy, log string, err error) {
 // AuditEvents reads the mutating requests the API server completed since since, by
 // user (all users if user is empty).
 func (c *Cluster) AuditEvents(user string, since time.Time) ([]AuditEvent, error) {
-	f, err := os.Open(c.AuditLogPath)
+	events, err := ReadAuditLog(c.AuditLogPath)
+	if err != nil {
+		return nil, err
+	}
+	out := events[:0]
+	for _, e := range events {
+		if e.StageTimestamp.Before(since) || (user != "" && e.User.Username != user) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ReadAuditLog reads the completed requests of an audit log (Cluster.AuditLogPath, also
+// of a landscape that is no longer running).
+func ReadAuditLog(path string) ([]AuditEvent, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -63,13 +83,9 @@ func (c *Cluster) AuditEvents(user string, since time.Time) ([]AuditEvent, error
 		if err := json.Unmarshal(s.Bytes(), &e); err != nil {
 			continue // a line being written
 		}
-		if e.Stage != "ResponseComplete" || e.StageTimestamp.Before(since) {
-			continue
+		if e.Stage == "ResponseComplete" {
+			out = append(out, e)
 		}
-		if user != "" && e.User.Username != user {
-			continue
-		}
-		out = append(out, e)
 	}
 	return out, s.Err()
 }
