@@ -215,7 +215,11 @@ func render(b Block, port string, binds [][]caddyfile.Token, eol string) string 
 		renderTokens(bind, 1, line)
 	}
 	line(1, "errors")
-	line(1, "cache 30")
+	// Names are published when their Gateway or Ingress gets an address; a client that
+	// asked a moment earlier must not be told NXDOMAIN for the next 30 s.
+	line(1, "cache 30 {")
+	line(2, "disable denial")
+	line(1, "}")
 	ups := make([]string, 0, len(b.Upstreams))
 	for _, u := range b.Upstreams {
 		if a, err := netip.ParseAddr(u); err == nil {

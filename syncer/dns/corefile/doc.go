@@ -5,7 +5,9 @@
 //	openmcp.cluster:53 {
 //	    bind 10.96.0.10
 //	    errors
-//	    cache 30
+//	    cache 30 {
+//	        disable denial
+//	    }
 //	    forward . 10.96.0.53
 //	}
 //	# END vcdns
