@@ -30,7 +30,7 @@ type Options struct {
 }
 
 // Scenarios are the names Options.Scenarios takes, in the order they run.
-var Scenarios = []string{"makespan", "restart", "rate", "fair", "dns"}
+var Scenarios = []string{"makespan", "restart", "rate", "fair", "dns", "publish"}
 
 // serviceScenarios run on the vcdns landscape.
 var serviceScenarios = []string{"makespan", "restart", "rate", "fair"}
@@ -92,6 +92,13 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			errs = append(errs, fmt.Errorf("DNS scenario: %w", err))
 		}
 		opts.Logf("DNS scenario took %s", time.Since(start).Round(time.Second))
+	}
+	if opts.runs("publish") {
+		start := time.Now()
+		if err := runPublish(ctx, opts, filepath.Join(opts.Dir, "publish"), res); err != nil {
+			errs = append(errs, fmt.Errorf("publication scenario: %w", err))
+		}
+		opts.Logf("Publication scenario took %s", time.Since(start).Round(time.Second))
 	}
 	return res, errors.Join(errs...)
 }

@@ -91,7 +91,7 @@ func runDNS(ctx context.Context, opts Options, dir string, res *Results) error {
 	servers := []*dnsServer{{name: "coredns"}, {name: "coredns-upstream"}}
 	for _, srv := range servers {
 		corefile := dnsCorefile(c.KubeconfigPath, srv.name == "coredns")
-		if srv.addr, srv.proc, err = startPinnedCoreDNS(ctx, l, srv.name, corefile, serverCPU); err != nil {
+		if srv.addr, srv.proc, err = startPinnedCoreDNS(ctx, l, srv.name, corefile, serverCPU, srv.name); err != nil {
 			return err
 		}
 	}
@@ -121,7 +121,11 @@ func runDNS(ctx context.Context, opts Options, dir string, res *Results) error {
 	if err := os.WriteFile(queries, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	gen, genName := loadGenerator(queries, names, ns, loadCPU)
+	fqdns := make([]string, len(names))
+	for i, n := range names {
+		fqdns[i] = n + "." + ns + ".svc.cluster.local."
+	}
+	gen, genName := loadGenerator(queries, fqdns, loadCPU)
 	res.condition("dns_load_generator", genName)
 
 	var ratios, perCPURatios []float64
@@ -186,15 +190,15 @@ func pinning() (serverCPU, loadCPU, description string) {
 	return "0", "1", "each CoreDNS on core 0 (taskset -c 0, GOMAXPROCS 1), the load generator on core 1"
 }
 
-// startPinnedCoreDNS runs binary with corefile, under taskset on cpu unless cpu is
-// empty (taskset execs the binary: the process is CoreDNS itself), and waits until
-// it answers DNS.
-func startPinnedCoreDNS(ctx context.Context, l *landscape.Landscape, binary, corefile, cpu string) (string, *landscape.Process, error) {
+// startPinnedCoreDNS runs binary with corefile as name (its folder in the landscape),
+// under taskset on cpu unless cpu is empty (taskset execs the binary: the process is
+// CoreDNS itself), and waits until it answers DNS.
+func startPinnedCoreDNS(ctx context.Context, l *landscape.Landscape, binary, corefile, cpu, name string) (string, *landscape.Process, error) {
 	bin, err := l.Binary(binary)
 	if err != nil {
 		return "", nil, err
 	}
-	dir := filepath.Join(l.Dir(), binary)
+	dir := filepath.Join(l.Dir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
@@ -213,7 +217,7 @@ func startPinnedCoreDNS(ctx context.Context, l *landscape.Landscape, binary, cor
 		}
 		args = append([]string{"-c", cpu, bin}, args...)
 	}
-	p, err := l.StartEnv(dir, binary, path, []string{landscape.BindEnv + "=127.0.0.1"}, args...)
+	p, err := l.StartEnv(dir, name, path, []string{landscape.BindEnv + "=127.0.0.1"}, args...)
 	if err != nil {
 		return "", nil, err
 	}
@@ -233,12 +237,12 @@ func startPinnedCoreDNS(ctx context.Context, l *landscape.Landscape, binary, cor
 type loadFunc func(ctx context.Context, server string, d time.Duration) (float64, error)
 
 // loadGenerator is dnsperf reading the query file, pinned to cpu, if dnsperf is
-// installed, and a small closed-loop generator in Go otherwise (whose figures are
-// not comparable with dnsperf's).
-func loadGenerator(queries string, names []string, ns, cpu string) (loadFunc, string) {
+// installed, and a small closed-loop generator in Go asking for fqdns otherwise (whose
+// figures are not comparable with dnsperf's).
+func loadGenerator(queries string, fqdns []string, cpu string) (loadFunc, string) {
 	path, err := exec.LookPath("dnsperf")
 	if err != nil {
-		return builtinLoad(names, ns), "built-in Go generator (dnsperf not found)"
+		return builtinLoad(fqdns), "built-in Go generator (dnsperf not found)"
 	}
 	version := "dnsperf"
 	if out, err := exec.Command(path, "-h").CombinedOutput(); err == nil {
@@ -313,8 +317,8 @@ func parseDNSPerf(out string) (dnsperfResult, error) {
 	return r, nil
 }
 
-// builtinLoad runs 16 closed loops of UDP queries over the names.
-func builtinLoad(names []string, ns string) loadFunc {
+// builtinLoad runs 16 closed loops of UDP queries for A records of fqdns.
+func builtinLoad(fqdns []string) loadFunc {
 	return func(ctx context.Context, server string, d time.Duration) (float64, error) {
 		ctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
@@ -333,7 +337,7 @@ func builtinLoad(names []string, ns string) loadFunc {
 				c := &dns.Client{Timeout: time.Second}
 				for i := w; ctx.Err() == nil; i += 16 {
 					m := new(dns.Msg)
-					m.SetQuestion(names[i%len(names)]+"."+ns+".svc.cluster.local.", dns.TypeA)
+					m.SetQuestion(fqdns[i%len(fqdns)], dns.TypeA)
 					r, _, err := c.ExchangeWithConnContext(ctx, m, conn)
 					if err == nil && r.Rcode == dns.RcodeSuccess {
 						answered.Add(1)

@@ -35,6 +35,10 @@ type Scale struct {
 	DNSServices int
 	DNSRounds   int
 	DNSDuration time.Duration
+	// PublishGateways Gateways are created in one MCP at PublishRate per second for the
+	// publication latency.
+	PublishGateways int
+	PublishRate     float64
 	// DNSAnswerTimeout is how long a created Service may take to resolve to its
 	// workload IP; one that does not counts as this long.
 	DNSAnswerTimeout time.Duration
@@ -58,6 +62,8 @@ var Full = Scale{
 	DNSRounds:           3,
 	DNSDuration:         10 * time.Second,
 	DNSAnswerTimeout:    90 * time.Second,
+	PublishGateways:     100,
+	PublishRate:         5,
 }
 
 // Smoke runs every scenario at a tiny scale, to prove that each produces a figure.
@@ -77,6 +83,8 @@ var Smoke = Scale{
 	DNSRounds:           1,
 	DNSDuration:         time.Second,
 	DNSAnswerTimeout:    3 * time.Second,
+	PublishGateways:     3,
+	PublishRate:         5,
 }
 
 // Services is the number of Services the makespan and the restart work with.
