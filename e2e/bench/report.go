@@ -171,9 +171,9 @@ func WritePlot(dir string, res *Results) (string, error) {
 	}
 	script := fmt.Sprintf(`set terminal pngcairo size 1200,800
 set output "latency-cdf.png"
-set title "vcdns Service propagation latency (CDF)"
+set title "vcdns propagation and publication latency (CDF)"
 set xlabel "latency (ms, log scale)"
-set ylabel "fraction of Services"
+set ylabel "fraction of objects"
 set logscale x
 set grid
 set key outside below left Left reverse
