@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/vcdns/vcdns/e2e/landscape"
+	"github.com/vcdns/vcdns/e2e/vcdnsenv"
 	"github.com/vcdns/vcdns/syncer/dns/corefile"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
 	"github.com/vcdns/vcdns/syncer/dns/records"
@@ -33,17 +32,13 @@ func TestCentralDNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := landscape.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	centralCorefile, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
+	centralCorefile, err := vcdnsenv.CentralCorefile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	servers := map[string]string{} // binary -> address
 	for _, bin := range []string{"coredns", "coredns-upstream"} {
-		c, err := l.StartCoreDNSEnv(ctx, "central-dns-"+bin, bin, string(centralCorefile), map[string]string{"VCDNS_ETCD_ENDPOINTS": e.Endpoint})
+		c, err := l.StartCoreDNSEnv(ctx, "central-dns-"+bin, bin, centralCorefile, map[string]string{vcdnsenv.CentralCorefileEnv: e.Endpoint})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,47 +24,46 @@ import (
 func BenchmarkServiceCreateCPU(b *testing.B) {
 	const step, steps, clients = 2000, 5, 32
 	for b.Loop() {
-		l, err := landscape.New(landscape.Options{Dir: filepath.Join(b.TempDir(), "landscape")})
+		serviceCreateCPU(b, step, steps, clients)
+	}
+}
+
+// serviceCreateCPU is one run of BenchmarkServiceCreateCPU on a cluster of its own.
+func serviceCreateCPU(b *testing.B, step, steps, clients int) {
+	l, err := landscape.New(landscape.Options{Dir: filepath.Join(b.TempDir(), "landscape")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Stop()
+	ctx := context.Background()
+	c, err := l.StartCluster(ctx, "workload", landscape.ClusterOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := fastClient(c.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	names := serviceNames(step * steps)
+	for i := range steps {
+		before, err := cpuTime(c.APIServer.Pid())
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx := context.Background()
-		c, err := l.StartCluster(ctx, "workload", landscape.ClusterOptions{})
+		start := time.Now()
+		if err := createServices(ctx, cs, "bench", names[i*step:(i+1)*step], clients, nil); err != nil {
+			b.Fatal(err)
+		}
+		wall := time.Since(start)
+		after, err := cpuTime(c.APIServer.Pid())
 		if err != nil {
-			l.Stop()
 			b.Fatal(err)
 		}
-		cs, err := fastClient(c.Config)
-		if err != nil {
-			l.Stop()
-			b.Fatal(err)
-		}
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
-			l.Stop()
-			b.Fatal(err)
-		}
-		names := serviceNames(step * steps)
-		for i := range steps {
-			before, err := cpuTime(c.APIServer.Pid())
-			if err != nil {
-				l.Stop()
-				b.Fatal(err)
-			}
-			start := time.Now()
-			if err := createServices(ctx, cs, "bench", names[i*step:(i+1)*step], clients, nil); err != nil {
-				l.Stop()
-				b.Fatal(err)
-			}
-			wall := time.Since(start)
-			after, err := cpuTime(c.APIServer.Pid())
-			if err != nil {
-				l.Stop()
-				b.Fatal(err)
-			}
-			perCreate := float64((after - before).Microseconds()) / 1000 / step
-			b.ReportMetric(perCreate, fmt.Sprintf("cpu-ms/create@%d", i*step))
-			b.Logf("Services %5d to %5d: %.1f ms of kube-apiserver CPU per create, %.0f creates/s", i*step, (i+1)*step, perCreate, step/wall.Seconds())
-		}
-		l.Stop()
+		perCreate := float64((after - before).Microseconds()) / 1000 / float64(step)
+		b.ReportMetric(perCreate, fmt.Sprintf("cpu-ms/create@%d", i*step))
+		b.Logf("Services %5d to %5d: %.1f ms of kube-apiserver CPU per create, %.0f creates/s", i*step, (i+1)*step, perCreate, float64(step)/wall.Seconds())
 	}
 }

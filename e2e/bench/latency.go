@@ -302,11 +302,7 @@ func (s *services) startTenantDNSVariant(ctx context.Context, m vcdnsenv.MCP, na
 func (s *services) fair(ctx context.Context) error {
 	sc := s.opts.Scale
 	const ns = "bench-fair"
-	all := make([]int, sc.MCPs)
-	for i := range all {
-		all[i] = i
-	}
-	tls, stop, err := s.watchTenants(ctx, ns, all)
+	tls, stop, err := s.watchTenants(ctx, ns, s.allMCPs())
 	if err != nil {
 		return err
 	}

@@ -159,15 +159,11 @@ const publishTimeout = time.Minute
 // with the same Corefile without its cache, each pinned as in the DNS scenario, for
 // names that the syncer published.
 func centralQPS(ctx context.Context, opts Options, l *landscape.Landscape, central *vcdnsenv.CentralDNS, names []string, res *Results) error {
-	root, err := landscape.RepoRoot()
+	shipped, err := vcdnsenv.CentralCorefile()
 	if err != nil {
 		return err
 	}
-	shipped, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
-	if err != nil {
-		return err
-	}
-	cached := strings.ReplaceAll(string(shipped), "{$VCDNS_ETCD_ENDPOINTS}", central.Etcd.Endpoint)
+	cached := strings.ReplaceAll(shipped, "{$"+vcdnsenv.CentralCorefileEnv+"}", central.Etcd.Endpoint)
 	uncached := cacheBlockRE.ReplaceAllString(cached, "")
 	if uncached == cached {
 		return errors.New("config/central-dns/Corefile has no cache block to take out")

@@ -293,6 +293,15 @@ func (s *services) syncerMemory(ctx context.Context) (rssBytes, heapBytes float6
 	return float64(r), sum(m, "go_memstats_heap_inuse_bytes", nil), nil
 }
 
+// allMCPs are the indexes of every MCP.
+func (s *services) allMCPs() []int {
+	all := make([]int, len(s.mcps))
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
 // watchTenants creates namespace ns in the MCPs of the indexes and watches it for
 // annotations, until stop is called.
 func (s *services) watchTenants(ctx context.Context, ns string, mcps []int) (tls []*timeline, stop func(), err error) {
@@ -379,11 +388,7 @@ func (s *services) makespan(ctx context.Context) error {
 	s.logf("Baseline Services deleted in %s", time.Since(start).Round(time.Second))
 
 	const ns = "bench-makespan"
-	all := make([]int, sc.MCPs)
-	for i := range all {
-		all[i] = i
-	}
-	tls, stop, err := s.watchTenants(ctx, ns, all)
+	tls, stop, err := s.watchTenants(ctx, ns, s.allMCPs())
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,20 @@ type CentralDNS struct {
 	DNS  *landscape.CoreDNS
 }
 
+// CentralCorefileEnv is the environment variable the central Corefile reads the etcd
+// endpoint from.
+const CentralCorefileEnv = "VCDNS_ETCD_ENDPOINTS"
+
+// CentralCorefile is the Corefile config/central-dns ships.
+func CentralCorefile() (string, error) {
+	root, err := landscape.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
+	return string(b), err
+}
+
 // StartCentralDNS starts the central etcd and a CoreDNS running the Corefile
 // config/central-dns ships.
 func (e *Env) StartCentralDNS(ctx context.Context) (*CentralDNS, error) {
@@ -44,15 +58,11 @@ func (e *Env) StartCentralDNS(ctx context.Context) (*CentralDNS, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := landscape.RepoRoot()
+	corefile, err := CentralCorefile()
 	if err != nil {
 		return nil, err
 	}
-	corefile, err := os.ReadFile(filepath.Join(root, "config", "central-dns", "Corefile"))
-	if err != nil {
-		return nil, err
-	}
-	dns, err := e.L.StartCoreDNSEnv(ctx, "central-dns", "coredns", string(corefile), map[string]string{"VCDNS_ETCD_ENDPOINTS": etcd.Endpoint})
+	dns, err := e.L.StartCoreDNSEnv(ctx, "central-dns", "coredns", corefile, map[string]string{CentralCorefileEnv: etcd.Endpoint})
 	if err != nil {
 		return nil, err
 	}

@@ -69,9 +69,6 @@ func NewFairLimiter(cluster string, limit int) *FairLimiter {
 	return &FairLimiter{cluster: cluster, limit: max(1, limit), held: map[string]int{}, waiting: map[string][]*waiter{}}
 }
 
-// Limit is the number of requests the limiter lets into the cluster at once.
-func (f *FairLimiter) Limit() int { return f.limit }
-
 // Acquire waits for a slot for tenant. It returns a function that gives the slot
 // back (call it exactly once), or ctx's error when ctx ends first.
 func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(), err error) {
@@ -183,13 +180,6 @@ func (f *FairLimiter) gaugesLocked() {
 	}
 	fairInFlight.WithLabelValues(f.cluster).Set(float64(f.inFlight))
 	fairWaiting.WithLabelValues(f.cluster).Set(float64(n))
-}
-
-// Forget removes the limiter's metrics, for a cluster that is gone.
-func (f *FairLimiter) Forget() {
-	fairInFlight.DeleteLabelValues(f.cluster)
-	fairWaiting.DeleteLabelValues(f.cluster)
-	fairWait.DeleteLabelValues(f.cluster)
 }
 
 // Wrap returns cfg with every request of tenant, except watches, passing through f. A

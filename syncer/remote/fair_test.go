@@ -38,7 +38,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestFairLimiterBoundsInFlight(t *testing.T) {
 	f := NewFairLimiter("test-bounds", 3)
-	defer f.Forget()
 	var inFlight, most atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 60 {
@@ -87,7 +86,6 @@ func TestFairLimiterOrder(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := NewFairLimiter("test-order", 1)
-			defer f.Forget()
 			hold, err := f.Acquire(context.Background(), "holder")
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +119,6 @@ func TestFairLimiterOrder(t *testing.T) {
 
 func TestFairLimiterCancel(t *testing.T) {
 	f := NewFairLimiter("test-cancel", 1)
-	defer f.Forget()
 	hold, err := f.Acquire(context.Background(), "a")
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +157,6 @@ func TestFairLimiterWrap(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := NewFairLimiter("test-wrap", 1)
-	defer f.Forget()
 	cfg := f.Wrap(&rest.Config{Host: srv.URL}, "mcp-a")
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -205,7 +201,6 @@ func TestFairLimiterWrap(t *testing.T) {
 // a busier tenant's turn came first.
 func TestFairLimiterFewestOutstandingFirst(t *testing.T) {
 	f := NewFairLimiter("test-fewest", 2)
-	defer f.Forget()
 	var holds []func()
 	for range 2 {
 		release, err := f.Acquire(context.Background(), "busy")
