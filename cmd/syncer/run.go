@@ -43,6 +43,7 @@ type config struct {
 	platformQPS, tenantQPS, workloadQPS       float64
 	platformBurst, tenantBurst, workloadBurst int
 	workloadMaxInFlight                       int
+	workloadTargetLatency                     time.Duration
 
 	baseDomain    string
 	recordTTL     time.Duration
@@ -75,7 +76,8 @@ func newFlags(cfg *config) *flag.FlagSet {
 	fs.IntVar(&cfg.tenantBurst, "tenant-burst", 200, "Client burst towards each tenant API server")
 	fs.Float64Var(&cfg.workloadQPS, "workload-qps", 100, "Client QPS of each MCP towards its workload cluster")
 	fs.IntVar(&cfg.workloadBurst, "workload-burst", 200, "Client burst of each MCP towards its workload cluster")
-	fs.IntVar(&cfg.workloadMaxInFlight, "workload-max-in-flight", 2, "Requests all MCPs of one workload cluster have in flight to it together (watches excepted); free slots go to the MCP with the fewest outstanding. About the number of cores the workload API servers work with")
+	fs.IntVar(&cfg.workloadMaxInFlight, "workload-max-in-flight", 16, "Most requests all MCPs of one workload cluster have in flight to it together (watches excepted); free slots go to the MCP with the fewest outstanding")
+	fs.DurationVar(&cfg.workloadTargetLatency, "workload-target-latency", 200*time.Millisecond, "Write latency the syncer keeps its requests to a workload cluster within: the in-flight limit grows from 2 up to --workload-max-in-flight while writes take less, and shrinks when they take more (0: the limit stays at --workload-max-in-flight)")
 	fs.StringVar(&cfg.baseDomain, "base-domain", hostname.DefaultBaseDomain, "Domain the hostnames of Gateways and Ingresses are published in; a cluster publishes below <cluster>.<base-domain>")
 	fs.DurationVar(&cfg.recordTTL, "record-ttl", 30*time.Second, "TTL of the published records")
 	fs.StringVar(&cfg.etcdEndpoints, "central-etcd-endpoints", "", "Comma-separated client URLs of the central DNS etcd (empty: publishing off)")
@@ -115,6 +117,9 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.workloadMaxInFlight < 1 {
 		return fmt.Errorf("--workload-max-in-flight must be at least 1, not %d", cfg.workloadMaxInFlight)
 	}
+	if cfg.workloadTargetLatency < 0 {
+		return fmt.Errorf("--workload-target-latency must not be negative, not %s", cfg.workloadTargetLatency)
+	}
 	tenantDNS, err := parseNamespacedName(cfg.tenantDNSService)
 	if err != nil {
 		return fmt.Errorf("--tenant-dns-service: %w", err)
@@ -150,16 +155,17 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	opts := controllers.Options{
-		ClusterNamespace:    cfg.clusterNamespace,
-		NamespacePrefix:     cfg.namespacePrefix,
-		TenantDNS:           tenantDNS,
-		TenantDNSImage:      cfg.tenantDNSImage,
-		ClusterDomain:       cfg.clusterDomain,
-		WorkersPerMCP:       cfg.workersPerMCP,
-		TenantLimits:        remote.Limits{QPS: float32(cfg.tenantQPS), Burst: cfg.tenantBurst},
-		WorkloadLimits:      remote.Limits{QPS: float32(cfg.workloadQPS), Burst: cfg.workloadBurst},
-		WorkloadMaxInFlight: cfg.workloadMaxInFlight,
-		ProbeInterval:       cfg.probeInterval,
+		ClusterNamespace:      cfg.clusterNamespace,
+		NamespacePrefix:       cfg.namespacePrefix,
+		TenantDNS:             tenantDNS,
+		TenantDNSImage:        cfg.tenantDNSImage,
+		ClusterDomain:         cfg.clusterDomain,
+		WorkersPerMCP:         cfg.workersPerMCP,
+		TenantLimits:          remote.Limits{QPS: float32(cfg.tenantQPS), Burst: cfg.tenantBurst},
+		WorkloadLimits:        remote.Limits{QPS: float32(cfg.workloadQPS), Burst: cfg.workloadBurst},
+		WorkloadMaxInFlight:   cfg.workloadMaxInFlight,
+		WorkloadTargetLatency: cfg.workloadTargetLatency,
+		ProbeInterval:         cfg.probeInterval,
 	}
 	if err := hostname.Validate(cfg.baseDomain); err != nil {
 		return fmt.Errorf("--base-domain: %w", err)

@@ -59,8 +59,11 @@ type Options struct {
 	// TenantLimits and WorkloadLimits are the client rate limits per MCP and cluster.
 	TenantLimits, WorkloadLimits remote.Limits
 	// WorkloadMaxInFlight bounds the requests all MCPs of one workload cluster have in
-	// flight to it together; free slots go to the MCPs in turn.
+	// flight to it together; free slots go to the MCP with the fewest outstanding.
 	WorkloadMaxInFlight int
+	// WorkloadTargetLatency makes that bound adapt: it grows while writes take less,
+	// shrinks when they take more. Zero keeps it at WorkloadMaxInFlight.
+	WorkloadTargetLatency time.Duration
 	// ProbeInterval is how often reachability is checked.
 	ProbeInterval time.Duration
 	// DNS configures publishing and Corefile patching.
@@ -431,7 +434,7 @@ func (r *MCPReconciler) limiter(name string) *remote.FairLimiter {
 	defer r.mu.Unlock()
 	l := r.limiters[name]
 	if l == nil {
-		l = remote.NewFairLimiter(name, r.Options.WorkloadMaxInFlight)
+		l = remote.NewFairLimiter(name, r.Options.WorkloadMaxInFlight, r.Options.WorkloadTargetLatency)
 		r.limiters[name] = l
 	}
 	return l

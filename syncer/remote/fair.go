@@ -27,30 +27,48 @@ import (
 // anyway (CPU-bound) finishes the same work in the same time with a few requests in
 // flight as with many, so the limit costs little throughput as long as it is at least
 // the number of requests the server can work on at once.
+//
+// That number is not known in advance and changes with the server's load, so with a
+// target latency the limit adapts, additive increase and multiplicative decrease as in
+// TCP's congestion control: a write slower than the target, or refused with 429 Too
+// Many Requests, shrinks it by a fifth, at most once per round of requests; while
+// writes come back within the target it grows again by one per limit's worth of
+// answers. It stays between MinInFlight (or the maximum, when that is smaller) and the
+// maximum, where it starts: a server that keeps up takes a tenant's burst at once, a
+// busy one gets as many requests as it answers within the target, shared fairly.
 type FairLimiter struct {
 	cluster string
-	limit   int
+	max     int
+	min     int
+	target  time.Duration
 
-	mu       sync.Mutex
-	inFlight int
-	held     map[string]int       // requests in flight by tenant
-	waiting  map[string][]*waiter // by tenant, oldest first
-	ring     []string             // tenants with waiters, in turn order
+	mu           sync.Mutex
+	limit        float64 // slots; the integer part counts
+	lastDecrease time.Time
+	inFlight     int
+	held         map[string]int       // requests in flight by tenant
+	waiting      map[string][]*waiter // by tenant, oldest first
+	ring         []string             // tenants with waiters, in turn order
 }
 
 type waiter struct {
-	ready   chan struct{}
-	granted bool
+	ready     chan struct{}
+	granted   bool
+	grantedAt time.Time
 }
 
 var (
 	fairInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "vcdns_workload_requests_in_flight",
-		Help: "Requests the syncer has in flight to a workload cluster (at most --workload-max-in-flight).",
+		Help: "Requests the syncer has in flight to a workload cluster (at most vcdns_workload_in_flight_limit).",
 	}, []string{"cluster"})
 	fairWaiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "vcdns_workload_requests_waiting",
 		Help: "Requests waiting for a slot to a workload cluster.",
+	}, []string{"cluster"})
+	fairLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "vcdns_workload_in_flight_limit",
+		Help: "Requests the syncer may have in flight to a workload cluster now; adapts between 2 and --workload-max-in-flight.",
 	}, []string{"cluster"})
 	fairWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vcdns_workload_request_wait_seconds",
@@ -60,28 +78,85 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(fairInFlight, fairWaiting, fairWait)
+	metrics.Registry.MustRegister(fairInFlight, fairWaiting, fairLimit, fairWait)
 }
 
-// NewFairLimiter returns a limiter of limit requests in flight to cluster (its name in
-// metrics). A limit below 1 means 1.
-func NewFairLimiter(cluster string, limit int) *FairLimiter {
-	return &FairLimiter{cluster: cluster, limit: max(1, limit), held: map[string]int{}, waiting: map[string][]*waiter{}}
+// MinInFlight is the least an adaptive limit goes down to: a quiet tenant's request
+// then waits for one of two requests, not behind a single long one.
+const MinInFlight = 2
+
+// NewFairLimiter returns a limiter of at most maxInFlight requests in flight to cluster
+// (its name in metrics); a maximum below 1 means 1. With a target latency above zero
+// the limit adapts below the maximum; with zero it stays at the maximum.
+func NewFairLimiter(cluster string, maxInFlight int, target time.Duration) *FairLimiter {
+	maxInFlight = max(1, maxInFlight)
+	f := &FairLimiter{
+		cluster: cluster, max: maxInFlight, min: min(MinInFlight, maxInFlight), target: target,
+		held: map[string]int{}, waiting: map[string][]*waiter{},
+	}
+	f.limit = float64(f.max)
+	fairLimit.WithLabelValues(cluster).Set(float64(f.slotsLocked()))
+	return f
 }
 
-// Acquire waits for a slot for tenant. It returns a function that gives the slot
-// back (call it exactly once), or ctx's error when ctx ends first.
-func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(), err error) {
+// A Slot is one request's place in flight.
+type Slot struct {
+	f       *FairLimiter
+	tenant  string
+	granted time.Time
+	once    sync.Once
+}
+
+// Release gives the slot back without telling anything about the server's load (a
+// read, or a request that failed before the server answered).
+func (s *Slot) Release() { s.Done(0, false) }
+
+// Done gives the slot back after a write the server answered in latency; overloaded
+// says it refused the write for load (429). Only the first of Release and Done counts.
+func (s *Slot) Done(latency time.Duration, overloaded bool) {
+	s.once.Do(func() {
+		f := s.f
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.adaptLocked(s, latency, overloaded)
+		f.releaseLocked(s.tenant)
+	})
+}
+
+// adaptLocked moves the limit by what one answer says.
+func (f *FairLimiter) adaptLocked(s *Slot, latency time.Duration, overloaded bool) {
+	if f.target <= 0 || (latency <= 0 && !overloaded) {
+		return
+	}
+	if overloaded || latency > f.target {
+		// One decrease per round: the answers to requests sent before the last decrease
+		// say nothing about the limit since.
+		if s.granted.After(f.lastDecrease) {
+			f.limit = max(float64(f.min), f.limit*0.8)
+			f.lastDecrease = time.Now()
+		}
+	} else if f.limit < float64(f.max) {
+		f.limit = min(float64(f.max), f.limit+1/f.limit)
+	}
+	fairLimit.WithLabelValues(f.cluster).Set(float64(f.slotsLocked()))
+}
+
+// slotsLocked is the number of requests that may be in flight now.
+func (f *FairLimiter) slotsLocked() int { return max(f.min, int(f.limit)) }
+
+// Acquire waits for a slot for tenant. Give it back with exactly one of the slot's
+// Release or Done; Acquire returns ctx's error when ctx ends first.
+func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (*Slot, error) {
 	start := time.Now()
 	f.mu.Lock()
-	release = func() { f.release(tenant) }
-	if f.inFlight < f.limit && len(f.ring) == 0 {
+	if f.inFlight < f.slotsLocked() && len(f.ring) == 0 {
 		f.inFlight++
 		f.held[tenant]++
+		s := &Slot{f: f, tenant: tenant, granted: start}
 		f.gaugesLocked()
 		f.mu.Unlock()
 		fairWait.WithLabelValues(f.cluster).Observe(0)
-		return release, nil
+		return s, nil
 	}
 	w := &waiter{ready: make(chan struct{})}
 	if len(f.waiting[tenant]) == 0 {
@@ -94,7 +169,7 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (release func(
 	select {
 	case <-w.ready:
 		fairWait.WithLabelValues(f.cluster).Observe(time.Since(start).Seconds())
-		return release, nil
+		return &Slot{f: f, tenant: tenant, granted: w.grantedAt}, nil
 	case <-ctx.Done():
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -127,7 +202,7 @@ func (f *FairLimiter) releaseLocked(tenant string) {
 // requests outstanding, the first in turn order among equals.
 func (f *FairLimiter) grantLocked() {
 	outstanding := func(t string) int { return f.held[t] + len(f.waiting[t]) }
-	for f.inFlight < f.limit && len(f.ring) > 0 {
+	for f.inFlight < f.slotsLocked() && len(f.ring) > 0 {
 		next := 0
 		for i, t := range f.ring {
 			if outstanding(t) < outstanding(f.ring[next]) {
@@ -145,6 +220,7 @@ func (f *FairLimiter) grantLocked() {
 			f.ring = append(f.ring, tenant) // to the back of the line
 		}
 		w.granted = true
+		w.grantedAt = time.Now()
 		close(w.ready)
 		f.inFlight++
 		f.held[tenant]++
@@ -204,12 +280,20 @@ func (t *fairRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) 
 		// Long-running: it would hold its slot for minutes.
 		return t.next.RoundTrip(req)
 	}
-	release, err := t.limiter.Acquire(req.Context(), t.tenant)
+	slot, err := t.limiter.Acquire(req.Context(), t.tenant)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	return t.next.RoundTrip(req)
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || req.Method == http.MethodGet || req.Method == http.MethodHead {
+		// Reads (lists above all) take as long as what they return, not as the
+		// server's load says: only writes move the limit.
+		slot.Release()
+		return resp, err
+	}
+	slot.Done(time.Since(start), resp.StatusCode == http.StatusTooManyRequests)
+	return resp, nil
 }
 
 // WrappedRoundTripper lets client-go's transport debugging see through the limiter.

@@ -37,7 +37,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestFairLimiterBoundsInFlight(t *testing.T) {
-	f := NewFairLimiter("test-bounds", 3)
+	f := NewFairLimiter("test-bounds", 3, 0)
 	var inFlight, most atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 60 {
@@ -56,7 +56,7 @@ func TestFairLimiterBoundsInFlight(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 			inFlight.Add(-1)
-			release()
+			release.Release()
 		})
 	}
 	wg.Wait()
@@ -85,7 +85,7 @@ func TestFairLimiterOrder(t *testing.T) {
 		want:    []string{"c", "a", "b"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := NewFairLimiter("test-order", 1)
+			f := NewFairLimiter("test-order", 1, 0)
 			hold, err := f.Acquire(context.Background(), "holder")
 			if err != nil {
 				t.Fatal(err)
@@ -104,11 +104,11 @@ func TestFairLimiterOrder(t *testing.T) {
 					mu.Lock()
 					order = append(order, tenant)
 					mu.Unlock()
-					release()
+					release.Release()
 				})
 				eventually(t, tenant+" waits", func() bool { return f.waitingCount() == n+1 })
 			}
-			hold()
+			hold.Release()
 			wg.Wait()
 			if fmt.Sprint(order) != fmt.Sprint(tc.want) {
 				t.Fatalf("granted %v, want %v", order, tc.want)
@@ -118,7 +118,7 @@ func TestFairLimiterOrder(t *testing.T) {
 }
 
 func TestFairLimiterCancel(t *testing.T) {
-	f := NewFairLimiter("test-cancel", 1)
+	f := NewFairLimiter("test-cancel", 1, 0)
 	hold, err := f.Acquire(context.Background(), "a")
 	if err != nil {
 		t.Fatal(err)
@@ -137,12 +137,12 @@ func TestFairLimiterCancel(t *testing.T) {
 	if f.waitingCount() != 0 || len(f.ring) != 0 {
 		t.Fatalf("a cancelled waiter stays queued: waiting %d, ring %v", f.waitingCount(), f.ring)
 	}
-	hold()
+	hold.Release()
 	release, err := f.Acquire(context.Background(), "c")
 	if err != nil {
 		t.Fatal(err)
 	}
-	release()
+	release.Release()
 	if f.inFlight != 0 {
 		t.Fatalf("in flight %d after every release, want 0", f.inFlight)
 	}
@@ -156,7 +156,7 @@ func TestFairLimiterWrap(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	f := NewFairLimiter("test-wrap", 1)
+	f := NewFairLimiter("test-wrap", 1, 0)
 	cfg := f.Wrap(&rest.Config{Host: srv.URL}, "mcp-a")
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -191,7 +191,7 @@ func TestFairLimiterWrap(t *testing.T) {
 	if got := served.Load(); got != 2 {
 		t.Fatalf("server saw %d requests, want 2 (the first and the watch)", got)
 	}
-	hold()
+	hold.Release()
 	if err := get(context.Background(), ""); err != nil {
 		t.Fatalf("request after the slot was released: %v", err)
 	}
@@ -200,8 +200,8 @@ func TestFairLimiterWrap(t *testing.T) {
 // A free slot goes to the waiting tenant with the fewest requests outstanding, even when
 // a busier tenant's turn came first.
 func TestFairLimiterFewestOutstandingFirst(t *testing.T) {
-	f := NewFairLimiter("test-fewest", 2)
-	var holds []func()
+	f := NewFairLimiter("test-fewest", 2, 0)
+	var holds []*Slot
 	for range 2 {
 		release, err := f.Acquire(context.Background(), "busy")
 		if err != nil {
@@ -220,18 +220,171 @@ func TestFairLimiterFewestOutstandingFirst(t *testing.T) {
 			}
 			granted <- tenant
 			if tenant == "quiet" {
-				release()
+				release.Release()
 				return
 			}
-			defer release()
+			defer release.Release()
 			<-time.After(time.Millisecond)
 		})
 		eventually(t, fmt.Sprintf("waiter %d queued", i), func() bool { return f.waitingCount() == i+1 })
 	}
-	holds[0]() // busy still has one in flight, quiet none: quiet goes first
+	holds[0].Release() // busy still has one in flight, quiet none: quiet goes first
 	if got := <-granted; got != "quiet" {
 		t.Fatalf("first grant went to %s, want quiet", got)
 	}
-	holds[1]()
+	holds[1].Release()
 	wg.Wait()
+}
+
+func (f *FairLimiter) slots() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slotsLocked()
+}
+
+// fill takes every free slot for tenant.
+func fill(t *testing.T, f *FairLimiter, tenant string) []*Slot {
+	t.Helper()
+	var slots []*Slot
+	for range f.slots() {
+		s, err := f.Acquire(context.Background(), tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots = append(slots, s)
+	}
+	return slots
+}
+
+// The limit shrinks when the server answers slower than the target, once per round,
+// grows back while it answers within it, and stays within its bounds.
+func TestFairLimiterAdapts(t *testing.T) {
+	f := NewFairLimiter("test-adapt", 8, 100*time.Millisecond)
+	if got := f.slots(); got != 8 {
+		t.Fatalf("starts with %d slots, want the maximum 8", got)
+	}
+
+	// Slow answers to the requests of one round: one decrease, by a fifth.
+	for _, s := range fill(t, f, "a") {
+		s.Done(time.Second, false)
+	}
+	if got := f.slots(); got != 6 {
+		t.Fatalf("%d slots after a round of slow answers, want 6 (8 less a fifth, once)", got)
+	}
+	// A refusal for load in the next round shrinks it again; reads say nothing.
+	round := fill(t, f, "a")
+	round[0].Release()
+	round[1].Done(0, true)
+	for _, s := range round[2:] {
+		s.Release()
+	}
+	if got := f.slots(); got != 5 {
+		t.Fatalf("%d slots after a 429, want 5 (6.4 less a fifth)", got)
+	}
+	for range 20 {
+		for _, s := range fill(t, f, "a") {
+			s.Done(time.Second, false)
+		}
+	}
+	if got := f.slots(); got != MinInFlight {
+		t.Fatalf("%d slots after many slow rounds, want the floor %d", got, MinInFlight)
+	}
+
+	// Fast answers: one more slot per limit's worth of answers, back to the maximum
+	// and no further.
+	for answers := 0; f.slots() < 8; answers++ {
+		if answers > 100 {
+			t.Fatalf("limit stuck at %d below the maximum", f.slots())
+		}
+		s, err := f.Acquire(context.Background(), "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Done(time.Millisecond, false)
+	}
+	for range 50 {
+		for _, s := range fill(t, f, "a") {
+			s.Done(time.Millisecond, false)
+		}
+	}
+	if got := f.slots(); got != 8 {
+		t.Fatalf("%d slots after many fast answers, want the maximum 8", got)
+	}
+	if f.inFlight != 0 {
+		t.Fatalf("in flight %d after every release, want 0", f.inFlight)
+	}
+}
+
+// A fixed limit (no target) does not move, and a slot given back twice counts once.
+func TestFairLimiterFixed(t *testing.T) {
+	f := NewFairLimiter("test-fixed", 3, 0)
+	for _, s := range fill(t, f, "a") {
+		s.Done(time.Hour, true)
+		s.Release()
+	}
+	if got := f.slots(); got != 3 {
+		t.Fatalf("fixed limit moved to %d, want 3", got)
+	}
+	if f.inFlight != 0 {
+		t.Fatalf("in flight %d after every release, want 0", f.inFlight)
+	}
+}
+
+// Through a rest.Config: slow writes shrink the limit, slow reads do not.
+func TestFairLimiterWrapAdapts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // the server's latency, above the target
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	f := NewFairLimiter("test-wrap-adapt", 8, 5*time.Millisecond)
+	hc, err := rest.HTTPClientFor(f.Wrap(&rest.Config{Host: srv.URL}, "mcp-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method string) {
+		req, err := http.NewRequest(method, srv.URL+"/api/v1/namespaces/a/services", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(http.MethodGet)
+	if got := f.slots(); got != 8 {
+		t.Fatalf("a slow read moved the limit to %d, want 8", got)
+	}
+	do(http.MethodPost)
+	if got := f.slots(); got != 6 {
+		t.Fatalf("%d slots after a slow write, want 6", got)
+	}
+}
+
+// After a decrease no request gets a slot until fewer than the new limit are in flight.
+func TestFairLimiterHonoursLowerLimit(t *testing.T) {
+	f := NewFairLimiter("test-lower", 4, 10*time.Millisecond)
+	held := fill(t, f, "a")
+	held[0].Done(time.Second, false) // 3 in flight, 3 slots
+	got := make(chan *Slot)
+	go func() {
+		s, err := f.Acquire(context.Background(), "b")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	eventually(t, "b waits", func() bool { return f.waitingCount() == 1 })
+	held[1].Release()
+	(<-got).Release()
+	for _, s := range held[2:] {
+		s.Release()
+	}
+	if f.inFlight != 0 || f.slots() != 3 {
+		t.Fatalf("in flight %d, %d slots; want 0 and 3", f.inFlight, f.slots())
+	}
 }
