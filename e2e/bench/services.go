@@ -455,6 +455,12 @@ func (s *services) makespan(ctx context.Context) error {
 	s.res.detail("service_makespan_tenant_cpu_s", tenantCPU.Seconds())
 	s.res.detail("service_makespan_ratio_floor", floor)
 	s.logf("The tenant control planes used %.1f CPU-s: on %d cores the ratio cannot go below %.2f on this machine", tenantCPU.Seconds(), runtime.NumCPU(), floor)
+	// All the work of the run (tenants, copies, syncer, clients) on every core without a
+	// moment idle: the makespan of a perfect pipeline of this work on this machine.
+	workFloor := use.total().Seconds() / float64(runtime.NumCPU()) / baseline.Seconds()
+	s.res.detail("service_makespan_cpu_s", use.total().Seconds())
+	s.res.detail("service_makespan_ratio_work_floor", workFloor)
+	s.logf("The run's processes used %.1f CPU-s: spread over %d cores without a gap the ratio would be %.2f", use.total().Seconds(), runtime.NumCPU(), workFloor)
 	s.res.detail("service_makespan_s", makespan.Seconds())
 	s.res.detail("service_makespan_tenant_creates_s", created.Seconds())
 	s.res.cpuDetails("service_makespan", use)

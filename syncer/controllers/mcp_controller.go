@@ -88,7 +88,8 @@ type MCPReconciler struct {
 
 type sessionHandle struct {
 	*Session
-	key string // what the session was started with; a change restarts it
+	key     string // what the session was started with; a change restarts it
+	cluster string // the workload Cluster, whose limiter the session uses
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=managedcontrolplanes,verbs=get;list;watch;update;patch
@@ -423,7 +424,10 @@ func (r *MCPReconciler) ensureSession(ctx context.Context, mcp *vcdnsv1alpha1.Ma
 		Notify:    notify,
 	})
 	r.mu.Lock()
-	r.sessions[key] = &sessionHandle{Session: s, key: want}
+	r.sessions[key] = &sessionHandle{Session: s, key: want, cluster: clusterName}
+	if h != nil {
+		r.dropUnusedLimiterLocked(h.cluster)
+	}
 	r.mu.Unlock()
 	return s
 }
@@ -444,9 +448,27 @@ func (r *MCPReconciler) stopSession(key types.NamespacedName) {
 	r.mu.Lock()
 	h := r.sessions[key]
 	delete(r.sessions, key)
+	if h != nil {
+		r.dropUnusedLimiterLocked(h.cluster)
+	}
 	r.mu.Unlock()
 	if h != nil {
 		h.Stop()
+	}
+}
+
+// dropUnusedLimiterLocked forgets the limiter of Cluster name, and its metrics, once no
+// session uses it: a deleted Cluster leaves nothing behind. A request of a stopping
+// session may still hold one of its slots; that ends with the session.
+func (r *MCPReconciler) dropUnusedLimiterLocked(name string) {
+	for _, h := range r.sessions {
+		if h.cluster == name {
+			return
+		}
+	}
+	if l := r.limiters[name]; l != nil {
+		delete(r.limiters, name)
+		l.Forget()
 	}
 }
 

@@ -31,6 +31,10 @@ var (
 		Name: "vcdns_refused_hostnames",
 		Help: "Hostnames of a cluster's objects that are not published (invalid, outside the policy, conflicting, nested).",
 	}, []string{"cluster"})
+	syncConflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vcdns_sync_conflicts_total",
+		Help: "Reconciles of tenant objects that met a write conflict (a cache behind the object, or a concurrent change) and run again, by kind.",
+	}, []string{"kind"})
 	storeApplies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vcdns_store_applies_total",
 		Help: "Transactions sets written to the central DNS store, by result (ok, conflict, error).",
@@ -38,5 +42,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(syncedObjects, mcpSynced, copyWrites, tenantWrites, publishedHostnames, refusedHostnames, storeApplies)
+	metrics.Registry.MustRegister(syncedObjects, mcpSynced, copyWrites, tenantWrites, publishedHostnames, refusedHostnames, syncConflicts, storeApplies)
 }

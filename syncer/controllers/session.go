@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -275,10 +276,23 @@ func (s *Session) setStartError(err error) {
 	s.notifyIfChanged()
 }
 
+// conflictRetry is when an object whose write met a conflict is reconciled again, if
+// the watch event of the newer object has not done it before.
+const conflictRetry = time.Second
+
 // track wraps a reconciler of one kind to keep the session's bookkeeping.
 func (s *Session) track(kind string, r reconcile.TypedReconciler[reconcile.Request]) reconcile.TypedReconciler[reconcile.Request] {
 	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 		res, err := r.Reconcile(ctx, req)
+		if apierrors.IsConflict(err) {
+			// A write met a newer object than the cache had: the cache was behind our
+			// own last write, or someone changed the object. The watch event of that
+			// change brings the object back; the requeue is the safety net. Nothing
+			// failed, so nothing is logged as an error nor reported as failing.
+			log.FromContext(ctx).V(1).Info("Write conflict, reconciling again", "error", err.Error())
+			syncConflicts.WithLabelValues(kind).Inc()
+			res, err = reconcile.Result{RequeueAfter: conflictRetry}, nil
+		}
 		key := objKey{kind: kind, NamespacedName: req.NamespacedName}
 		s.mu.Lock()
 		delete(s.pending, key)

@@ -3,8 +3,11 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
@@ -60,5 +63,28 @@ func TestSessionSynced(t *testing.T) {
 				t.Errorf("Synced = %v, want %v (status %+v)", got, tc.wantSynced, s.Status())
 			}
 		})
+	}
+}
+
+// A write conflict is not a failure: the object is reconciled again, the session stays
+// synced and records no error.
+func TestSessionConflictIsRequeued(t *testing.T) {
+	t.Parallel()
+	web := types.NamespacedName{Namespace: "default", Name: "web"}
+	conflicting := reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
+		err := apierrors.NewConflict(schema.GroupResource{Resource: "services"}, "web", errors.New("the object has been modified"))
+		return reconcile.Result{}, fmt.Errorf("writing the clusterIP annotation: %w", err)
+	})
+	s := newTestSession()
+	s.begin([]objKey{{kind: "Service", NamespacedName: web}})
+	res, err := s.track("Service", conflicting).Reconcile(context.Background(), reconcile.Request{NamespacedName: web})
+	if err != nil {
+		t.Fatalf("conflict returned as an error: %v", err)
+	}
+	if res.RequeueAfter <= 0 {
+		t.Fatalf("conflict not requeued: %+v", res)
+	}
+	if st := s.Status(); !st.Synced || st.Failing != 0 || st.LastError != "" {
+		t.Fatalf("status after a conflict: %+v, want synced without a failure", st)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,17 +31,21 @@ import (
 //
 // That number is not known in advance and changes with the server's load, so with a
 // target latency the limit adapts, additive increase and multiplicative decrease as in
-// TCP's congestion control: a write slower than the target, or refused with 429 Too
-// Many Requests, shrinks it by a fifth, at most once per round of requests; while
-// writes come back within the target it grows again by one per limit's worth of
-// answers. It stays between MinInFlight (or the maximum, when that is smaller) and the
-// maximum, where it starts: a server that keeps up takes a tenant's burst at once, a
-// busy one gets as many requests as it answers within the target, shared fairly.
+// TCP's congestion control: it starts at MinInFlight (or the maximum, when that is
+// smaller); while writes come back within the target and the limit is what holds
+// requests back, it grows by one per limit's worth of answers, up to the maximum; a
+// write slower than the target, or refused with 429 Too Many Requests, shrinks it by a
+// fifth, at most once per round of requests. Growing only when the limit binds keeps
+// it from drifting up while the server is lightly used: when a tenant's burst comes, a
+// quiet tenant's next request waits in the API server behind a few of the burst's, not
+// behind the maximum, while the limit finds what the server takes.
 type FairLimiter struct {
 	cluster string
 	max     int
 	min     int
 	target  time.Duration
+
+	forgotten atomic.Bool // no more metrics: the cluster is gone
 
 	mu           sync.Mutex
 	limit        float64 // slots; the integer part counts
@@ -87,7 +92,8 @@ const MinInFlight = 2
 
 // NewFairLimiter returns a limiter of at most maxInFlight requests in flight to cluster
 // (its name in metrics); a maximum below 1 means 1. With a target latency above zero
-// the limit adapts below the maximum; with zero it stays at the maximum.
+// the limit adapts from MinInFlight up to the maximum; with zero it stays at the
+// maximum.
 func NewFairLimiter(cluster string, maxInFlight int, target time.Duration) *FairLimiter {
 	maxInFlight = max(1, maxInFlight)
 	f := &FairLimiter{
@@ -95,6 +101,9 @@ func NewFairLimiter(cluster string, maxInFlight int, target time.Duration) *Fair
 		held: map[string]int{}, waiting: map[string][]*waiter{},
 	}
 	f.limit = float64(f.max)
+	if target > 0 {
+		f.limit = float64(f.min)
+	}
 	fairLimit.WithLabelValues(cluster).Set(float64(f.slotsLocked()))
 	return f
 }
@@ -104,6 +113,9 @@ type Slot struct {
 	f       *FairLimiter
 	tenant  string
 	granted time.Time
+	// binding: the limit held requests back when this one got its slot, so an answer
+	// within the target says the limit may grow.
+	binding bool
 	once    sync.Once
 }
 
@@ -135,10 +147,12 @@ func (f *FairLimiter) adaptLocked(s *Slot, latency time.Duration, overloaded boo
 			f.limit = max(float64(f.min), f.limit*0.8)
 			f.lastDecrease = time.Now()
 		}
-	} else if f.limit < float64(f.max) {
+	} else if s.binding && f.limit < float64(f.max) {
 		f.limit = min(float64(f.max), f.limit+1/f.limit)
 	}
-	fairLimit.WithLabelValues(f.cluster).Set(float64(f.slotsLocked()))
+	if !f.forgotten.Load() {
+		fairLimit.WithLabelValues(f.cluster).Set(float64(f.slotsLocked()))
+	}
 }
 
 // slotsLocked is the number of requests that may be in flight now.
@@ -152,10 +166,10 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (*Slot, error)
 	if f.inFlight < f.slotsLocked() && len(f.ring) == 0 {
 		f.inFlight++
 		f.held[tenant]++
-		s := &Slot{f: f, tenant: tenant, granted: start}
+		s := &Slot{f: f, tenant: tenant, granted: start, binding: f.inFlight >= f.slotsLocked()}
 		f.gaugesLocked()
 		f.mu.Unlock()
-		fairWait.WithLabelValues(f.cluster).Observe(0)
+		f.observeWait(0)
 		return s, nil
 	}
 	w := &waiter{ready: make(chan struct{})}
@@ -168,8 +182,8 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (*Slot, error)
 
 	select {
 	case <-w.ready:
-		fairWait.WithLabelValues(f.cluster).Observe(time.Since(start).Seconds())
-		return &Slot{f: f, tenant: tenant, granted: w.grantedAt}, nil
+		f.observeWait(time.Since(start))
+		return &Slot{f: f, tenant: tenant, granted: w.grantedAt, binding: true}, nil
 	case <-ctx.Done():
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -249,13 +263,30 @@ func (f *FairLimiter) removeLocked(tenant string, w *waiter) {
 	}
 }
 
+func (f *FairLimiter) observeWait(d time.Duration) {
+	if !f.forgotten.Load() {
+		fairWait.WithLabelValues(f.cluster).Observe(d.Seconds())
+	}
+}
+
 func (f *FairLimiter) gaugesLocked() {
+	if f.forgotten.Load() {
+		return
+	}
 	n := 0
 	for _, q := range f.waiting {
 		n += len(q)
 	}
 	fairInFlight.WithLabelValues(f.cluster).Set(float64(f.inFlight))
 	fairWaiting.WithLabelValues(f.cluster).Set(float64(n))
+}
+
+// Forget removes the limiter's metric series, for a cluster that is gone.
+func (f *FairLimiter) Forget() {
+	f.forgotten.Store(true)
+	for _, v := range []*prometheus.MetricVec{fairInFlight.MetricVec, fairWaiting.MetricVec, fairLimit.MetricVec, fairWait.MetricVec} {
+		v.DeleteLabelValues(f.cluster)
+	}
 }
 
 // Wrap returns cfg with every request of tenant, except watches, passing through f. A

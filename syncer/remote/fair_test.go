@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 func (f *FairLimiter) waitingCount() int {
@@ -256,12 +258,43 @@ func fill(t *testing.T, f *FairLimiter, tenant string) []*Slot {
 	return slots
 }
 
-// The limit shrinks when the server answers slower than the target, once per round,
-// grows back while it answers within it, and stays within its bounds.
+// The limit grows while the server answers within the target and the limit holds
+// requests back, shrinks when it does not, and stays within its bounds.
 func TestFairLimiterAdapts(t *testing.T) {
 	f := NewFairLimiter("test-adapt", 8, 100*time.Millisecond)
+	if got := f.slots(); got != MinInFlight {
+		t.Fatalf("starts with %d slots, want %d", got, MinInFlight)
+	}
+
+	// Fast answers with spare slots: the limit is not what holds anything back.
+	for range 20 {
+		s, err := f.Acquire(context.Background(), "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Done(time.Millisecond, false)
+	}
+	if got := f.slots(); got != MinInFlight {
+		t.Fatalf("%d slots after answers that did not need the limit, want %d", got, MinInFlight)
+	}
+
+	// Fast answers with every slot taken: one more slot per limit's worth of answers,
+	// up to the maximum.
+	for round := 0; f.slots() < 8; round++ {
+		if round > 100 {
+			t.Fatalf("limit stuck at %d below the maximum", f.slots())
+		}
+		for _, s := range fill(t, f, "a") {
+			s.Done(time.Millisecond, false)
+		}
+	}
+	for range 5 {
+		for _, s := range fill(t, f, "a") {
+			s.Done(time.Millisecond, false)
+		}
+	}
 	if got := f.slots(); got != 8 {
-		t.Fatalf("starts with %d slots, want the maximum 8", got)
+		t.Fatalf("%d slots after many fast answers, want the maximum 8", got)
 	}
 
 	// Slow answers to the requests of one round: one decrease, by a fifth.
@@ -288,27 +321,6 @@ func TestFairLimiterAdapts(t *testing.T) {
 	}
 	if got := f.slots(); got != MinInFlight {
 		t.Fatalf("%d slots after many slow rounds, want the floor %d", got, MinInFlight)
-	}
-
-	// Fast answers: one more slot per limit's worth of answers, back to the maximum
-	// and no further.
-	for answers := 0; f.slots() < 8; answers++ {
-		if answers > 100 {
-			t.Fatalf("limit stuck at %d below the maximum", f.slots())
-		}
-		s, err := f.Acquire(context.Background(), "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Done(time.Millisecond, false)
-	}
-	for range 50 {
-		for _, s := range fill(t, f, "a") {
-			s.Done(time.Millisecond, false)
-		}
-	}
-	if got := f.slots(); got != 8 {
-		t.Fatalf("%d slots after many fast answers, want the maximum 8", got)
 	}
 	if f.inFlight != 0 {
 		t.Fatalf("in flight %d after every release, want 0", f.inFlight)
@@ -338,6 +350,9 @@ func TestFairLimiterWrapAdapts(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := NewFairLimiter("test-wrap-adapt", 8, 5*time.Millisecond)
+	f.mu.Lock()
+	f.limit = 8
+	f.mu.Unlock()
 	hc, err := rest.HTTPClientFor(f.Wrap(&rest.Config{Host: srv.URL}, "mcp-a"))
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +383,9 @@ func TestFairLimiterWrapAdapts(t *testing.T) {
 // After a decrease no request gets a slot until fewer than the new limit are in flight.
 func TestFairLimiterHonoursLowerLimit(t *testing.T) {
 	f := NewFairLimiter("test-lower", 4, 10*time.Millisecond)
+	f.mu.Lock()
+	f.limit = 4
+	f.mu.Unlock()
 	held := fill(t, f, "a")
 	held[0].Done(time.Second, false) // 3 in flight, 3 slots
 	got := make(chan *Slot)
@@ -386,5 +404,44 @@ func TestFairLimiterHonoursLowerLimit(t *testing.T) {
 	}
 	if f.inFlight != 0 || f.slots() != 3 {
 		t.Fatalf("in flight %d, %d slots; want 0 and 3", f.inFlight, f.slots())
+	}
+}
+
+// seriesOf counts the limiter metric series of cluster.
+func seriesOf(t *testing.T, cluster string) int {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range families {
+		if !strings.HasPrefix(mf.GetName(), "vcdns_workload_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "cluster" && l.GetValue() == cluster {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// Forget removes the cluster's metric series, and a slot given back afterwards does not
+// bring them back.
+func TestFairLimiterForget(t *testing.T) {
+	f := NewFairLimiter("test-forget", 2, time.Millisecond)
+	held := fill(t, f, "a")
+	held[0].Done(time.Second, false)
+	if got := seriesOf(t, "test-forget"); got != 4 {
+		t.Fatalf("%d series of test-forget, want 4 (in flight, waiting, limit, wait)", got)
+	}
+	f.Forget()
+	held[1].Done(time.Second, false)
+	if got := seriesOf(t, "test-forget"); got != 0 {
+		t.Fatalf("%d series of test-forget after Forget, want 0", got)
 	}
 }
