@@ -15,6 +15,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -77,7 +78,7 @@ func newFlags(cfg *config) *flag.FlagSet {
 	fs.Float64Var(&cfg.workloadQPS, "workload-qps", 100, "Client QPS of each MCP towards its workload cluster")
 	fs.IntVar(&cfg.workloadBurst, "workload-burst", 200, "Client burst of each MCP towards its workload cluster")
 	fs.IntVar(&cfg.workloadMaxInFlight, "workload-max-in-flight", 16, "Most requests all MCPs of one workload cluster have in flight to it together (watches excepted); free slots go to the MCP with the fewest outstanding")
-	fs.DurationVar(&cfg.workloadTargetLatency, "workload-target-latency", 200*time.Millisecond, "Write latency the syncer keeps its requests to a workload cluster within: the in-flight limit grows from 2 up to --workload-max-in-flight while writes take less, and shrinks when they take more (0: the limit stays at --workload-max-in-flight)")
+	fs.DurationVar(&cfg.workloadTargetLatency, "workload-target-latency", 200*time.Millisecond, "Write latency the syncer keeps its requests to a workload cluster within: the in-flight limit grows from 3 up to --workload-max-in-flight while writes take less, and shrinks when they take more (0: the limit stays at --workload-max-in-flight)")
 	fs.StringVar(&cfg.baseDomain, "base-domain", hostname.DefaultBaseDomain, "Domain the hostnames of Gateways and Ingresses are published in; a cluster publishes below <cluster>.<base-domain>")
 	fs.DurationVar(&cfg.recordTTL, "record-ttl", 30*time.Second, "TTL of the published records")
 	fs.StringVar(&cfg.etcdEndpoints, "central-etcd-endpoints", "", "Comma-separated client URLs of the central DNS etcd (empty: publishing off)")
@@ -150,6 +151,8 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		LeaderElectionNamespace:       leNS,
 		LeaderElectionReleaseOnCancel: true,
 		PprofBindAddress:              cfg.pprofAddr,
+		// The syncer never reads managedFields; without them the caches are smaller.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)

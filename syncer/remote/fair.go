@@ -73,7 +73,7 @@ var (
 	}, []string{"cluster"})
 	fairLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "vcdns_workload_in_flight_limit",
-		Help: "Requests the syncer may have in flight to a workload cluster now; adapts between 2 and --workload-max-in-flight.",
+		Help: "Requests the syncer may have in flight to a workload cluster now; adapts between 3 and --workload-max-in-flight.",
 	}, []string{"cluster"})
 	fairWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vcdns_workload_request_wait_seconds",
@@ -87,8 +87,9 @@ func init() {
 }
 
 // MinInFlight is the least an adaptive limit goes down to: a quiet tenant's request
-// then waits for one of two requests, not behind a single long one.
-const MinInFlight = 2
+// then waits for the first of three requests to finish, not behind a single long one,
+// and a single tenant's few requests at a time do not wait while the server is slow.
+const MinInFlight = 3
 
 // NewFairLimiter returns a limiter of at most maxInFlight requests in flight to cluster
 // (its name in metrics); a maximum below 1 means 1. With a target latency above zero
