@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,9 +44,8 @@ type FairLimiter struct {
 	min     int
 	target  time.Duration
 
-	forgotten atomic.Bool // no more metrics: the cluster is gone
-
 	mu           sync.Mutex
+	forgotten    bool    // no more metrics: the cluster is gone
 	limit        float64 // slots; the integer part counts
 	lastDecrease time.Time
 	inFlight     int
@@ -58,6 +56,7 @@ type FairLimiter struct {
 
 type waiter struct {
 	ready     chan struct{}
+	since     time.Time
 	granted   bool
 	grantedAt time.Time
 }
@@ -105,7 +104,7 @@ func NewFairLimiter(cluster string, maxInFlight int, target time.Duration) *Fair
 	if target > 0 {
 		f.limit = float64(f.min)
 	}
-	fairLimit.WithLabelValues(cluster).Set(float64(f.slotsLocked()))
+	f.gaugesLocked()
 	return f
 }
 
@@ -151,9 +150,6 @@ func (f *FairLimiter) adaptLocked(s *Slot, latency time.Duration, overloaded boo
 	} else if s.binding && f.limit < float64(f.max) {
 		f.limit = min(float64(f.max), f.limit+1/f.limit)
 	}
-	if !f.forgotten.Load() {
-		fairLimit.WithLabelValues(f.cluster).Set(float64(f.slotsLocked()))
-	}
 }
 
 // slotsLocked is the number of requests that may be in flight now.
@@ -168,12 +164,12 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (*Slot, error)
 		f.inFlight++
 		f.held[tenant]++
 		s := &Slot{f: f, tenant: tenant, granted: start, binding: f.inFlight >= f.slotsLocked()}
+		f.observeWaitLocked(0)
 		f.gaugesLocked()
 		f.mu.Unlock()
-		f.observeWait(0)
 		return s, nil
 	}
-	w := &waiter{ready: make(chan struct{})}
+	w := &waiter{ready: make(chan struct{}), since: start}
 	if len(f.waiting[tenant]) == 0 {
 		f.ring = append(f.ring, tenant)
 	}
@@ -183,7 +179,6 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (*Slot, error)
 
 	select {
 	case <-w.ready:
-		f.observeWait(time.Since(start))
 		return &Slot{f: f, tenant: tenant, granted: w.grantedAt, binding: true}, nil
 	case <-ctx.Done():
 		f.mu.Lock()
@@ -197,12 +192,6 @@ func (f *FairLimiter) Acquire(ctx context.Context, tenant string) (*Slot, error)
 		f.gaugesLocked()
 		return nil, ctx.Err()
 	}
-}
-
-func (f *FairLimiter) release(tenant string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.releaseLocked(tenant)
 }
 
 func (f *FairLimiter) releaseLocked(tenant string) {
@@ -236,6 +225,7 @@ func (f *FairLimiter) grantLocked() {
 		}
 		w.granted = true
 		w.grantedAt = time.Now()
+		f.observeWaitLocked(w.grantedAt.Sub(w.since))
 		close(w.ready)
 		f.inFlight++
 		f.held[tenant]++
@@ -264,14 +254,17 @@ func (f *FairLimiter) removeLocked(tenant string, w *waiter) {
 	}
 }
 
-func (f *FairLimiter) observeWait(d time.Duration) {
-	if !f.forgotten.Load() {
+// The metrics are written under f.mu only, so that Forget, which holds it too, leaves
+// no series behind.
+
+func (f *FairLimiter) observeWaitLocked(d time.Duration) {
+	if !f.forgotten {
 		fairWait.WithLabelValues(f.cluster).Observe(d.Seconds())
 	}
 }
 
 func (f *FairLimiter) gaugesLocked() {
-	if f.forgotten.Load() {
+	if f.forgotten {
 		return
 	}
 	n := 0
@@ -280,11 +273,14 @@ func (f *FairLimiter) gaugesLocked() {
 	}
 	fairInFlight.WithLabelValues(f.cluster).Set(float64(f.inFlight))
 	fairWaiting.WithLabelValues(f.cluster).Set(float64(n))
+	fairLimit.WithLabelValues(f.cluster).Set(float64(f.slotsLocked()))
 }
 
 // Forget removes the limiter's metric series, for a cluster that is gone.
 func (f *FairLimiter) Forget() {
-	f.forgotten.Store(true)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forgotten = true
 	for _, v := range []*prometheus.MetricVec{fairInFlight.MetricVec, fairWaiting.MetricVec, fairLimit.MetricVec, fairWait.MetricVec} {
 		v.DeleteLabelValues(f.cluster)
 	}
