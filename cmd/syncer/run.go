@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"k8s.io/klog/v2"
 	"strings"
 	"time"
 
@@ -91,6 +92,9 @@ func newFlags(cfg *config) *flag.FlagSet {
 	fs.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints")
 	fs.StringVar(&cfg.pprofAddr, "pprof-bind-address", "", "Address of the pprof endpoint (empty disables it)")
 	cfg.zapOpts.BindFlags(fs)
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	fs.Var(klogFlags.Lookup("v").Value, "v", "Verbosity of client-go's messages (reflectors, leader election); they go through the syncer's logger, so --zap-log-level must let them through too")
 	return fs
 }
 
@@ -115,6 +119,9 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&cfg.zapOpts)))
+	// client-go logs (reflectors, leader election) go through the same logger, in its
+	// format; --v=4 --zap-log-level=4 shows client-go's V(4) messages.
+	klog.SetLogger(ctrl.Log.WithName("client-go"))
 	if cfg.workloadMaxInFlight < 1 {
 		return fmt.Errorf("--workload-max-in-flight must be at least 1, not %d", cfg.workloadMaxInFlight)
 	}

@@ -20,6 +20,8 @@ type Options struct {
 	OutDir string
 	// SyncerArgs are extra flags for the syncer (e.g. --workload-qps=500).
 	SyncerArgs []string
+	// SyncerEnv (KEY=value) is added to the syncer's environment (e.g. GOMAXPROCS=1).
+	SyncerEnv []string
 	// Scenarios limits the run to some of Scenarios; empty runs all. "services" stands
 	// for the four on the vcdns landscape. The restart needs the makespan's Services,
 	// so it brings the makespan along. Alone, rate and fair start from a workload
@@ -78,6 +80,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	res := NewResults()
 	res.condition("scale", opts.Scale.Name)
 	res.condition("syncer_args", opts.SyncerArgs)
+	res.condition("syncer_env", opts.SyncerEnv)
 	var errs []error
 	if slices.ContainsFunc(serviceScenarios, opts.runs) {
 		start := time.Now()

@@ -52,6 +52,7 @@ func runPublish(ctx context.Context, opts Options, dir string, res *Results) err
 	if err != nil {
 		return err
 	}
+	env.SyncerEnv = opts.SyncerEnv
 	if _, err := env.StartSyncer(ctx, opts.SyncerArgs...); err != nil {
 		return err
 	}

@@ -122,6 +122,7 @@ func (s *services) setup(ctx context.Context) error {
 		"--probe-interval", sc.ProbeInterval.String(),
 	}, s.opts.SyncerArgs...)
 	start = time.Now()
+	env.SyncerEnv = s.opts.SyncerEnv
 	if _, err := env.StartSyncer(ctx, args...); err != nil {
 		return err
 	}

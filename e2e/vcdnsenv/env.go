@@ -84,6 +84,8 @@ type Env struct {
 	Tenants map[string]*landscape.Cluster
 	Client  client.Client // platform admin
 	Syncer  *landscape.Process
+	// SyncerEnv (KEY=value) is added to the environment StartSyncer starts it with.
+	SyncerEnv []string
 	// SyncerMetrics is the address of the syncer's metrics endpoint.
 	SyncerMetrics string
 	Central       *CentralDNS
@@ -236,7 +238,7 @@ func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.
 		"--central-etcd-endpoints", e.Central.Etcd.Endpoint,
 		"--central-dns-address", e.Central.DNS.Addr,
 	}, extraArgs...)
-	p, err := e.L.Start(filepath.Join(e.L.Dir(), "syncer"), "syncer", bin, args...)
+	p, err := e.L.StartEnv(filepath.Join(e.L.Dir(), "syncer"), "syncer", bin, e.SyncerEnv, args...)
 	if err != nil {
 		return nil, err
 	}

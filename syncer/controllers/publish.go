@@ -238,7 +238,7 @@ func (p *Publisher) statusOf(s *pubSession) PublishStatus {
 func (p *Publisher) runOnce(parent context.Context, name string, cfg *remote.Kubeconfig, s *pubSession) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	c, err := cluster.New(cfg.Config, func(o *cluster.Options) {
+	c, err := remote.NewCluster(cfg.Config, func(o *cluster.Options) {
 		o.Scheme = p.Scheme
 		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	})

@@ -31,6 +31,7 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/vcdns/vcdns/syncer/naming"
+	"github.com/vcdns/vcdns/syncer/remote"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
@@ -167,7 +168,7 @@ func (s *Session) runOnce(parent context.Context) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	tenant, err := cluster.New(s.cfg.Tenant, func(o *cluster.Options) {
+	tenant, err := remote.NewCluster(s.cfg.Tenant, func(o *cluster.Options) {
 		o.Scheme = s.cfg.Scheme
 		// managedFields are never read here and are a good part of every cached
 		// object: without them the heap, and the garbage collector's work, shrink.
@@ -177,7 +178,7 @@ func (s *Session) runOnce(parent context.Context) error {
 		return fmt.Errorf("tenant cluster: %w", err)
 	}
 	copies := labels.SelectorFromSet(labels.Set{naming.LabelMCP: s.cfg.Namespace})
-	workload, err := cluster.New(s.cfg.Workload, func(o *cluster.Options) {
+	workload, err := remote.NewCluster(s.cfg.Workload, func(o *cluster.Options) {
 		o.Scheme = s.cfg.Scheme
 		o.Cache.DefaultNamespaces = map[string]cache.Config{s.cfg.Namespace: {}}
 		o.Cache.DefaultLabelSelector = copies

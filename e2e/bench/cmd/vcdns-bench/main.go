@@ -51,8 +51,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	clients := fs.Int("clients-per-mcp", 0, "Override the number of concurrent creates per MCP")
 	var syncerArgs stringList
 	fs.Var(&syncerArgs, "syncer-arg", "Extra flag for the syncer, e.g. -syncer-arg=--workload-qps=500 (repeatable)")
+	var syncerEnv stringList
+	fs.Var(&syncerEnv, "syncer-env", "KEY=value added to the syncer's environment, e.g. -syncer-env=GODEBUG=gctrace=1 (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, kv := range syncerEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("-syncer-env %q: want KEY=value", kv)
+		}
 	}
 	scale := bench.Full
 	if *smoke {
@@ -80,6 +87,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Dir:        dir,
 		OutDir:     *out,
 		SyncerArgs: syncerArgs,
+		SyncerEnv:  syncerEnv,
 		Logf:       logger.Printf,
 	}
 	if *scenarios != "" {
