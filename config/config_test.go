@@ -81,6 +81,7 @@ var syncerFlagsNotSet = map[string]string{
 	"zap-encoder":          "the production default, JSON",
 	"zap-stacktrace-level": "the production default (error)",
 	"zap-time-encoding":    "the production default",
+	"v":                    "client-go's verbosity: 0 unless debugging",
 	"central-dns-address":  "the central DNS address every cluster can reach (its load balancer's) is known only once deployed: set it in an overlay, as hack/kind-demo.sh does",
 }
 
