@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -238,10 +237,7 @@ func (p *Publisher) statusOf(s *pubSession) PublishStatus {
 func (p *Publisher) runOnce(parent context.Context, name string, cfg *remote.Kubeconfig, s *pubSession) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	c, err := remote.NewCluster(cfg.Config, func(o *cluster.Options) {
-		o.Scheme = p.Scheme
-		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
-	})
+	c, err := remote.NewCluster(cfg.Config, func(o *cluster.Options) { o.Scheme = p.Scheme })
 	if err != nil {
 		return err
 	}

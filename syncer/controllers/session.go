@@ -170,9 +170,6 @@ func (s *Session) runOnce(parent context.Context) error {
 
 	tenant, err := remote.NewCluster(s.cfg.Tenant, func(o *cluster.Options) {
 		o.Scheme = s.cfg.Scheme
-		// managedFields are never read here and are a good part of every cached
-		// object: without them the heap, and the garbage collector's work, shrink.
-		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	})
 	if err != nil {
 		return fmt.Errorf("tenant cluster: %w", err)
@@ -182,7 +179,6 @@ func (s *Session) runOnce(parent context.Context) error {
 		o.Scheme = s.cfg.Scheme
 		o.Cache.DefaultNamespaces = map[string]cache.Config{s.cfg.Namespace: {}}
 		o.Cache.DefaultLabelSelector = copies
-		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	})
 	if err != nil {
 		return fmt.Errorf("workload cluster: %w", err)

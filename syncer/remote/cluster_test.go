@@ -10,8 +10,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	"github.com/vcdns/vcdns/e2e/landscape"
@@ -55,7 +58,8 @@ func (b *countedBody) Close() error {
 
 // A remote cluster's cache keeps its watch open past the configuration's timeout, which
 // its client keeps: with the timeout on the watch too, the informer would watch again
-// every Timeout (and list everything again once its resource version is too old).
+// every Timeout (and list everything again once its resource version is too old). It
+// caches objects without managedFields.
 func TestNewClusterWatchesOutliveTimeout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver")
@@ -107,8 +111,26 @@ func TestNewClusterWatchesOutliveTimeout(t *testing.T) {
 	if started, open := counter.started.Load(), counter.open.Load(); started != 1 || open != 1 {
 		t.Errorf("after %s with a %s timeout: %d watches of configmaps started, %d open; want the first still open", 5*timeout, timeout, started, open)
 	}
-	var cms corev1.ConfigMapList
-	if err := cl.GetClient().List(ctx, &cms); err != nil {
+
+	// The cache holds objects without managedFields; the API server has them.
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "cached"}, Data: map[string]string{"k": "v"}}
+	if err := cl.GetClient().Create(ctx, cm); err != nil {
 		t.Fatal(err)
+	}
+	var stored corev1.ConfigMap
+	if err := cl.GetAPIReader().Get(ctx, client.ObjectKeyFromObject(cm), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.ManagedFields) == 0 {
+		t.Fatal("the API server has the ConfigMap without managedFields")
+	}
+	var cached corev1.ConfigMap
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return cl.GetClient().Get(ctx, client.ObjectKeyFromObject(cm), &cached) == nil, nil
+	}); err != nil {
+		t.Fatalf("the cache never had the ConfigMap: %v", err)
+	}
+	if len(cached.ManagedFields) != 0 {
+		t.Errorf("the cached ConfigMap has managedFields %v", cached.ManagedFields)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
@@ -62,30 +63,33 @@ func Parse(data []byte, limits Limits) (*Kubeconfig, error) {
 	return &Kubeconfig{Config: cfg, Hash: hex.EncodeToString(sum[:8])}, nil
 }
 
-// NewCluster is cluster.New for a remote cluster: its client keeps cfg.Timeout, its
-// cache watches without it. client-go applies the HTTP client's timeout to watches too,
-// so with it every informer would end its watch after 30s and watch again from the
-// resource version it last saw; once that version has left the API server's watch
-// cache (the workload cluster's, within a minute or two of steady Service creates), the
-// informer lists everything again: a few hundred MB of garbage and a second of both
-// the syncer's and the API server's CPU for 10 000 copies. Without the timeout the
-// reflectors choose their own (5-10 minutes) and the API server's bookmarks keep their
-// resource versions current.
+// NewCluster is cluster.New for a remote cluster, with what every cache of one needs.
+//
+// Its client keeps cfg.Timeout, its cache watches without it. client-go applies the
+// HTTP client's timeout to watches too, so with it every informer would end its watch
+// after 30s and watch again from the resource version it last saw; once that version
+// has left the API server's watch cache (the workload cluster's, within a minute or two
+// of steady Service creates), the informer lists everything again: a few hundred MB of
+// garbage and a second of both the syncer's and the API server's CPU for 10 000 copies.
+// Without the timeout the reflectors choose their own (5-10 minutes) and the API
+// server's bookmarks keep their resource versions current.
+//
+// Its cache drops managedFields, which the syncer never reads and which are a good part
+// of every cached object: without them the heap, and the garbage collector's work,
+// shrink. opts may set another transform.
 func NewCluster(cfg *rest.Config, opts ...cluster.Option) (cluster.Cluster, error) {
-	watchClient, err := rest.HTTPClientFor(WithoutTimeout(cfg))
+	watchCfg := rest.CopyConfig(cfg)
+	watchCfg.Timeout = 0
+	watchClient, err := rest.HTTPClientFor(watchCfg)
 	if err != nil {
 		return nil, err
 	}
-	return cluster.New(cfg, append(opts, func(o *cluster.Options) {
+	all := append([]cluster.Option{func(o *cluster.Options) {
+		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	}}, opts...)
+	return cluster.New(cfg, append(all, func(o *cluster.Options) {
 		o.Cache.HTTPClient = watchClient
 	})...)
-}
-
-// WithoutTimeout is a copy of cfg without its client-side timeout, for watches.
-func WithoutTimeout(cfg *rest.Config) *rest.Config {
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 0
-	return cfg
 }
 
 // Probe asks the API server's /readyz, within timeout.
