@@ -352,6 +352,37 @@ func (s *services) profile(ctx context.Context, name string, d time.Duration) <-
 	return done
 }
 
+// profileAPIServer takes a CPU profile of cluster's API server (client cs) for d,
+// after waiting delay, into OutDir as apiserver-cpu-<name>.pprof. The API server ends
+// requests after a minute, so d is at most 50 s. stop ends the profile early, without
+// writing it (a scenario shorter than the profile, as in the smoke run), and waits for
+// it.
+func (s *services) profileAPIServer(ctx context.Context, cs *kubernetes.Clientset, name string, delay, d time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	d = min(50*time.Second, max(time.Second, d))
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + 10*time.Second).DoRaw(ctx)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(s.opts.OutDir, "apiserver-cpu-"+name+".pprof"), body, 0o644)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.logf("CPU profile of the %s API server: %v", name, err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // makespan creates Scale.Services() Services straight on the workload cluster (the
 // baseline), deletes them, then has every MCP create its share at once, and compares
 // the two times. It also measures the syncer's memory per synced Service.
@@ -368,7 +399,12 @@ func (s *services) makespan(ctx context.Context) error {
 	}
 	cpu0 := sampleCPU(s.components())
 	start := time.Now()
-	if err := createServices(ctx, s.workload, baseNS, serviceNames(sc.Services()), clients, nil); err != nil {
+	// The workload API server's profile of the baseline, to hold against the one of the
+	// same Services created by the syncer.
+	stopProfile := s.profileAPIServer(ctx, s.workload, "workload-baseline", 0, 50*time.Second)
+	err := createServices(ctx, s.workload, baseNS, serviceNames(sc.Services()), clients, nil)
+	stopProfile()
+	if err != nil {
 		return err
 	}
 	baseline := time.Since(start)
@@ -399,6 +435,11 @@ func (s *services) makespan(ctx context.Context) error {
 	}
 	names := serviceNames(sc.ServicesPerMCP)
 	profiled := s.profile(ctx, "makespan", min(30*time.Second, max(time.Second, 2*baseline)))
+	stopTenantProfile := s.profileAPIServer(ctx, s.tenants[0], "tenant-makespan", 0, 50*time.Second)
+	defer stopTenantProfile()
+	// The workload API server does most of its part after the tenants' creates.
+	stopWorkloadProfile := s.profileAPIServer(ctx, s.workload, "workload-makespan", baseline, 50*time.Second)
+	defer stopWorkloadProfile()
 	stopCPU := recordCPU(s.components(), filepath.Join(s.opts.OutDir, "cpu-makespan.csv"), time.Second)
 	defer stopCPU() //nolint:errcheck // stopped and checked below; this one is for early returns
 	cpu0 = sampleCPU(s.components())

@@ -160,7 +160,7 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		"--authorization-mode", "RBAC",
 		"--service-cluster-ip-range", strings.Join(cidrs, ","),
 		"--allow-privileged",
-		"--profiling=false",
+		"--profiling", // /debug/pprof for cluster-admin: the benchmark profiles API servers
 		"--audit-policy-file", auditPolicy,
 		"--audit-log-path", auditLog,
 		"--audit-log-format", "json",
