@@ -67,7 +67,7 @@ func (s *services) rate(ctx context.Context) error {
 	stopCPU := recordCPU(s.components(), filepath.Join(s.opts.OutDir, "cpu-rate.csv"), 500*time.Millisecond)
 	defer stopCPU() //nolint:errcheck // stopped and checked below; this one is for early returns
 	// What the workload API server does meanwhile, its stalls included.
-	defer s.profileAPIServer(ctx, s.workload, "workload-rate", 0, 50*time.Second)()
+	defer s.profileAPIServer(ctx, s.workload, "workload-rate", 0)()
 	names := serviceNames(sc.RateCreates)
 	for _, p := range probes {
 		p.latencies = make([]time.Duration, len(names))

@@ -352,15 +352,17 @@ func (s *services) profile(ctx context.Context, name string, d time.Duration) <-
 	return done
 }
 
-// profileAPIServer takes a CPU profile of cluster's API server (client cs) for d,
-// after waiting delay, into OutDir as apiserver-cpu-<name>.pprof. The API server ends
-// requests after a minute, so d is at most 50 s. stop ends the profile early, without
-// writing it (a scenario shorter than the profile, as in the smoke run), and waits for
-// it.
-func (s *services) profileAPIServer(ctx context.Context, cs *kubernetes.Clientset, name string, delay, d time.Duration) (stop func()) {
+// apiServerProfile is how long an API server's CPU profile runs: the API server ends
+// requests after a minute.
+const apiServerProfile = 50 * time.Second
+
+// profileAPIServer takes a CPU profile of an API server (client cs) for
+// apiServerProfile, after waiting delay, into OutDir as apiserver-cpu-<name>.pprof.
+// stop ends the profile early, without writing it (a scenario shorter than the
+// profile, as in the smoke run), and waits for it.
+func (s *services) profileAPIServer(ctx context.Context, cs *kubernetes.Clientset, name string, delay time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	d = min(50*time.Second, max(time.Second, d))
 	go func() {
 		defer close(done)
 		select {
@@ -369,7 +371,7 @@ func (s *services) profileAPIServer(ctx context.Context, cs *kubernetes.Clientse
 		case <-time.After(delay):
 		}
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").
-			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + 10*time.Second).DoRaw(ctx)
+			Param("seconds", strconv.Itoa(int(apiServerProfile.Seconds()))).Timeout(apiServerProfile + 10*time.Second).DoRaw(ctx)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(s.opts.OutDir, "apiserver-cpu-"+name+".pprof"), body, 0o644)
 		}
@@ -401,7 +403,7 @@ func (s *services) makespan(ctx context.Context) error {
 	start := time.Now()
 	// The workload API server's profile of the baseline, to hold against the one of the
 	// same Services created by the syncer.
-	stopProfile := s.profileAPIServer(ctx, s.workload, "workload-baseline", 0, 50*time.Second)
+	stopProfile := s.profileAPIServer(ctx, s.workload, "workload-baseline", 0)
 	err := createServices(ctx, s.workload, baseNS, serviceNames(sc.Services()), clients, nil)
 	stopProfile()
 	if err != nil {
@@ -435,10 +437,10 @@ func (s *services) makespan(ctx context.Context) error {
 	}
 	names := serviceNames(sc.ServicesPerMCP)
 	profiled := s.profile(ctx, "makespan", min(30*time.Second, max(time.Second, 2*baseline)))
-	stopTenantProfile := s.profileAPIServer(ctx, s.tenants[0], "tenant-makespan", 0, 50*time.Second)
+	stopTenantProfile := s.profileAPIServer(ctx, s.tenants[0], "tenant-makespan", 0)
 	defer stopTenantProfile()
 	// The workload API server does most of its part after the tenants' creates.
-	stopWorkloadProfile := s.profileAPIServer(ctx, s.workload, "workload-makespan", baseline, 50*time.Second)
+	stopWorkloadProfile := s.profileAPIServer(ctx, s.workload, "workload-makespan", baseline)
 	defer stopWorkloadProfile()
 	stopCPU := recordCPU(s.components(), filepath.Join(s.opts.OutDir, "cpu-makespan.csv"), time.Second)
 	defer stopCPU() //nolint:errcheck // stopped and checked below; this one is for early returns
