@@ -343,6 +343,40 @@ func TestPublish(t *testing.T) {
 			return nil
 		})
 	})
+
+	t.Run("deleting a Cluster that is down unpublishes it, waits for its Corefile, or skips it when told", func(t *testing.T) {
+		w1.StopAPIServer()
+		key := types.NamespacedName{Namespace: vcdnsenv.ClusterNamespace, Name: "workload-1"}
+		if err := env.Client.Delete(ctx, &vcdnsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
+			t.Fatal(err)
+		}
+		// Its names leave the central DNS at once: they are not on the cluster.
+		waitFor(ctx, t, "workload-1's Ingress name NXDOMAIN", func(ctx context.Context) error {
+			resp, err := landscape.Query(ctx, dns2.Addr, "shop.workload-1.openmcp.cluster.", dns.TypeA, "udp")
+			if err != nil {
+				return err
+			}
+			if resp.Rcode != dns.RcodeNameError {
+				return fmt.Errorf("rcode %s, answer %v", dns.RcodeToString[resp.Rcode], resp.Answer)
+			}
+			return nil
+		})
+		waitDeletingThenSkip(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key, "Corefile")
+		waitGone(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key)
+		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, controllers.ReasonCleanupSkipped, "the vcdns block of the CoreDNS Corefile")
+
+		// The skipped block is still in workload-1's Corefile when it comes back.
+		if err := w1.StartAPIServer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cf, err := env.ClusterCorefileNow(ctx, w1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(cf, corefile.BeginMarker) {
+			t.Errorf("the block was removed after all:\n%s", cf)
+		}
+	})
 }
 
 func httpRoute(ns, name, gateway, service, host string) *gatewayv1.HTTPRoute {

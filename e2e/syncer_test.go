@@ -16,14 +16,17 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/vcdns/vcdns/e2e/landscape"
 	"github.com/vcdns/vcdns/e2e/vcdnsenv"
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/controllers"
 	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/tenantdns"
 )
@@ -402,6 +405,83 @@ func TestSyncer(t *testing.T) {
 		waitGone(ctx, t, env.Client, &corev1.Namespace{}, types.NamespacedName{Name: ns2})
 		// MCP1 is untouched.
 		copyOf(ctx, t, workload, ns1, "default", "web")
+	})
+
+	t.Run("deleting an MCP whose workload cluster is down waits, or skips its cleanup when told", func(t *testing.T) {
+		w1 := env.Workloads["workload-1"]
+		w1.StopAPIServer()
+		key := types.NamespacedName{Namespace: mcp1.Namespace, Name: mcp1.Name}
+		if err := env.Client.Delete(ctx, &vcdnsv1alpha1.ManagedControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
+			t.Fatal(err)
+		}
+		waitDeletingThenSkip(ctx, t, env.Client, &vcdnsv1alpha1.ManagedControlPlane{}, key, "workload-1")
+		waitGone(ctx, t, env.Client, &vcdnsv1alpha1.ManagedControlPlane{}, key)
+		waitGone(ctx, t, env.Client, &corev1.Namespace{}, types.NamespacedName{Name: ns1})
+		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, controllers.ReasonCleanupSkipped, "namespace "+ns1+" on cluster workload-1")
+
+		// What was skipped is still on the workload cluster when it comes back.
+		if err := w1.StartAPIServer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		copyOf(ctx, t, workload, ns1, "default", "web")
+	})
+}
+
+// waitDeletingThenSkip waits until obj (key), being deleted, has the Deleting condition
+// CleanupFailed with a message naming text and the skip annotation, and a Warning Event
+// saying so, then annotates it to skip the cleanup. obj holds it as read before.
+func waitDeletingThenSkip[T interface {
+	client.Object
+	GetConditions() []metav1.Condition
+}](ctx context.Context, t *testing.T, c client.Client, obj T, key types.NamespacedName, text string) {
+	t.Helper()
+	waitFor(ctx, t, "Deleting condition "+controllers.ReasonCleanupFailed, func(ctx context.Context) error {
+		if err := c.Get(ctx, key, obj); err != nil {
+			return err
+		}
+		d := meta.FindStatusCondition(obj.GetConditions(), vcdnsv1alpha1.ConditionDeleting)
+		if d == nil || d.Status != metav1.ConditionTrue || d.Reason != controllers.ReasonCleanupFailed ||
+			!strings.Contains(d.Message, text) || !strings.Contains(d.Message, vcdnsv1alpha1.AnnotationSkipRemoteCleanup) {
+			return fmt.Errorf("Deleting condition %+v", d)
+		}
+		return nil
+	})
+	if !controllerutil.ContainsFinalizer(obj, controllers.Finalizer) {
+		t.Fatalf("finalizers %v: the cleanup was given up while the cluster is down", obj.GetFinalizers())
+	}
+	waitEvent(ctx, t, c, key, corev1.EventTypeWarning, controllers.ReasonCleanupFailed, text)
+	patch := client.MergeFrom(obj.DeepCopyObject().(T))
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[vcdnsv1alpha1.AnnotationSkipRemoteCleanup] = "true"
+	obj.SetAnnotations(annotations)
+	if err := c.Patch(ctx, obj, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitEvent waits for an Event about the object key with the type and reason, whose
+// message contains text.
+func waitEvent(ctx context.Context, t *testing.T, c client.Client, key types.NamespacedName, typ, reason, text string) {
+	t.Helper()
+	waitFor(ctx, t, fmt.Sprintf("%s Event %s about %s", typ, reason, key), func(ctx context.Context) error {
+		var list corev1.EventList
+		if err := c.List(ctx, &list, client.InNamespace(key.Namespace)); err != nil {
+			return err
+		}
+		var seen []string
+		for _, e := range list.Items {
+			if e.InvolvedObject.Name != key.Name {
+				continue
+			}
+			if e.Type == typ && e.Reason == reason && strings.Contains(e.Message, text) {
+				return nil
+			}
+			seen = append(seen, e.Type+" "+e.Reason+": "+e.Message)
+		}
+		return fmt.Errorf("events about it: %q", seen)
 	})
 }
 

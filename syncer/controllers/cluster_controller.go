@@ -139,7 +139,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			if reachable.Status != metav1.ConditionTrue {
 				typ = corev1.EventTypeWarning
 			}
-			r.Recorder.Eventf(cluster, nil, typ, reachable.Reason, "Probe", "%s", reachable.Message)
+			r.Recorder.Eventf(cluster, nil, typ, reachable.Reason, "Probe", "%s", eventNote(reachable.Message))
 		}
 	}
 	// Reachability is probed again after the interval, success or not.

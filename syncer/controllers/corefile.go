@@ -56,6 +56,9 @@ func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1a
 		return "ConfigMapUnavailable", fmt.Sprintf("Reading ConfigMap %s: %v", key, err), false
 	}
 	current, ok := cm.Data[dataKey]
+	if !ok && remove {
+		return "Removed", fmt.Sprintf("ConfigMap %s has no key %q", key, dataKey), true
+	}
 	if !ok {
 		return "CorefileMissing", fmt.Sprintf("ConfigMap %s has no key %q", key, dataKey), false
 	}
@@ -88,7 +91,9 @@ func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1a
 
 // deregister removes what the syncer did for a Cluster that is being deleted: its
 // published names and its Corefile block. A cluster that cannot be reached keeps the
-// finalizer, so that the block is not forgotten.
+// finalizer, so that the block is not forgotten, unless the Cluster is annotated to
+// skip that cleanup; the Deleting condition says what it waits for. The published
+// names go in any case: they are in the central DNS, not on the cluster.
 func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alpha1.Cluster) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(cluster, Finalizer) {
 		return ctrl.Result{}, nil
@@ -96,9 +101,13 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 	if r.Publisher.Enabled() {
 		r.Publisher.Stop(cluster.Name)
 		if err := r.Publisher.Unpublish(ctx, cluster.Name); err != nil {
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, cluster, "UnpublishFailed", fmt.Sprintf("Removing the cluster's names from the central DNS: %v", err)); rerr != nil {
+				return ctrl.Result{}, rerr
+			}
 			return ctrl.Result{}, err
 		}
 	}
+	var left []string
 	if len(r.Options.DNS.CentralDNS) > 0 {
 		kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -106,7 +115,15 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 		}
 		if kc != nil {
 			if reason, msg, ok := r.patchCorefile(ctx, cluster, kc, true); !ok {
-				return ctrl.Result{}, fmt.Errorf("removing the Corefile block (%s): %s", reason, msg)
+				what := fmt.Sprintf("the vcdns block of the CoreDNS Corefile (%s)", reason)
+				if !skipRemoteCleanup(cluster) {
+					if rerr := reportDeleting(ctx, r.Client, r.Recorder, cluster, ReasonCleanupFailed, blockedMessage("Removing "+what, errors.New(msg))); rerr != nil {
+						return ctrl.Result{}, rerr
+					}
+					log.FromContext(ctx).Info("Waiting to remove the Corefile block", "reason", reason, "error", msg)
+					return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
+				}
+				left = append(left, fmt.Sprintf("%s: %s", what, msg))
 			}
 		}
 	}
@@ -115,6 +132,7 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 	if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
 		return ctrl.Result{}, err
 	}
+	announceSkipped(r.Recorder, cluster, left)
 	log.FromContext(ctx).Info("Deregistered cluster")
 	return ctrl.Result{}, nil
 }

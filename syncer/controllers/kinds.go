@@ -153,7 +153,7 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		tenantWrites.WithLabelValues(r.kind).Inc()
 	}
 	if announced && len(refused) > 0 {
-		r.recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "Refused", "Copy", "%s", translate.RefusalsMessage(refused))
+		r.recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "Refused", "Copy", "%s", eventNote(translate.RefusalsMessage(refused)))
 	}
 	r.session.setSynced(r.kind, req.NamespacedName, !isNil(cp), false)
 	return reconcile.Result{}, nil

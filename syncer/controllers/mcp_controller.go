@@ -305,18 +305,34 @@ func (r *MCPReconciler) ensureTenantSide(ctx context.Context, mcp *vcdnsv1alpha1
 }
 
 // finalize removes an MCP's copies and namespaces everywhere, then its finalizer. An
-// unreachable workload cluster keeps the finalizer: nothing is forgotten.
+// unreachable workload cluster keeps the finalizer, so nothing is forgotten, unless the
+// MCP is annotated to skip that cleanup; the Deleting condition says what it waits for.
 func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(mcp, Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	r.stopSession(client.ObjectKeyFromObject(mcp))
+	skip := skipRemoteCleanup(mcp)
+	var left []string
 	for _, name := range uniqueNonEmpty(mcp.Status.WorkloadCluster, mcp.Spec.WorkloadCluster) {
 		gone, err := r.deleteWorkloadNamespace(ctx, name, ns)
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("removing copies from cluster %s: %w", name, err)
-		}
-		if !gone {
+		switch {
+		case err != nil && skip:
+			left = append(left, fmt.Sprintf("namespace %s on cluster %s (%v)", ns, name, err))
+		case err != nil:
+			msg := blockedMessage(fmt.Sprintf("Removing the copies from workload cluster %s", name), err)
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, ReasonCleanupFailed, msg); rerr != nil {
+				return ctrl.Result{}, rerr
+			}
+			log.FromContext(ctx).Info("Waiting to remove the copies", "cluster", name, "error", err.Error())
+			return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
+		case !gone && skip:
+			left = append(left, fmt.Sprintf("namespace %s on cluster %s (still terminating)", ns, name))
+		case !gone:
+			msg := fmt.Sprintf("Waiting for namespace %s and the copies in it to go from workload cluster %s", ns, name)
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, ReasonRemovingCopies, msg); rerr != nil {
+				return ctrl.Result{}, rerr
+			}
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
 	}
@@ -329,6 +345,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 	if err := r.Client.Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
 		return ctrl.Result{}, err
 	}
+	announceSkipped(r.Recorder, mcp, left)
 	mcpSynced.DeleteLabelValues(client.ObjectKeyFromObject(mcp).String())
 	syncedObjects.DeletePartialMatch(map[string]string{"mcp": client.ObjectKeyFromObject(mcp).String()})
 	log.FromContext(ctx).Info("Removed MCP copies and namespaces", "namespace", ns)

@@ -373,7 +373,7 @@ func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.
 			return fmt.Errorf("writing condition %s of Gateway %s/%s: %w", ConditionPublished, gw.Namespace, gw.Name, err)
 		}
 		if msg != "" {
-			r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", msg)
+			r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
 		}
 	}
 	for i := range routes {
@@ -409,7 +409,7 @@ func (r *publishCluster) annotate(ctx context.Context, obj client.Object, msg st
 		return fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	if msg != "" {
-		r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", msg)
+		r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
 	}
 	return nil
 }

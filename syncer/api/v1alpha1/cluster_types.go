@@ -42,7 +42,7 @@ type ClusterStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions: Ready, Reachable, CorefilePatched, Published.
+	// Conditions: Ready, Reachable, CorefilePatched, Published; Deleting while it is deleted.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -77,6 +77,12 @@ type ClusterList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Cluster `json:"items"`
 }
+
+// GetConditions returns the Cluster's conditions.
+func (o *Cluster) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions replaces the Cluster's conditions.
+func (o *Cluster) SetConditions(conditions []metav1.Condition) { o.Status.Conditions = conditions }
 
 func init() {
 	SchemeBuilder.Register(&Cluster{}, &ClusterList{})

@@ -42,4 +42,15 @@ const (
 	ConditionSynced            = "Synced"
 	ConditionCorefilePatched   = "CorefilePatched"
 	ConditionPublished         = "Published"
+	// ConditionDeleting is True on a Cluster or ManagedControlPlane that is being
+	// deleted; its reason and message say what the deletion waits for.
+	ConditionDeleting = "Deleting"
 )
+
+// AnnotationSkipRemoteCleanup, set to "true" on a Cluster or ManagedControlPlane,
+// lets its deletion finish without the cleanup it cannot do on a cluster that does
+// not answer: the copies of an MCP in its namespace on the workload cluster, the
+// forwarding block in a Cluster's CoreDNS Corefile. What is left there stays, and a
+// Warning Event (reason CleanupSkipped) names it. Without it, a deletion waits for the
+// cluster to answer; the Deleting condition says why.
+const AnnotationSkipRemoteCleanup = "vcdns.io/skip-remote-cleanup"

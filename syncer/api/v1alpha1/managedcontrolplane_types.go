@@ -38,7 +38,7 @@ type ManagedControlPlaneStatus struct {
 	// WorkloadCluster is the cluster that holds the copies now.
 	// +optional
 	WorkloadCluster string `json:"workloadCluster,omitempty"`
-	// Conditions: Ready, TenantReachable, WorkloadReachable, Synced.
+	// Conditions: Ready, TenantReachable, WorkloadReachable, Synced; Deleting while it is deleted.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -75,6 +75,14 @@ type ManagedControlPlaneList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ManagedControlPlane `json:"items"`
+}
+
+// GetConditions returns the ManagedControlPlane's conditions.
+func (o *ManagedControlPlane) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions replaces the ManagedControlPlane's conditions.
+func (o *ManagedControlPlane) SetConditions(conditions []metav1.Condition) {
+	o.Status.Conditions = conditions
 }
 
 func init() {
