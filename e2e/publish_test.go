@@ -275,21 +275,7 @@ func TestPublish(t *testing.T) {
 			t.Fatal(err)
 		}
 		deleted := time.Now()
-		waitFor(ctx, t, "NXDOMAIN with SOA", func(ctx context.Context) error {
-			resp, err := landscape.Query(ctx, dns2.Addr, "web.workload-1.openmcp.cluster.", dns.TypeA, "udp")
-			if err != nil {
-				return err
-			}
-			if resp.Rcode != dns.RcodeNameError {
-				return fmt.Errorf("rcode %s, answer %v", dns.RcodeToString[resp.Rcode], resp.Answer)
-			}
-			for _, rr := range resp.Ns {
-				if _, ok := rr.(*dns.SOA); ok {
-					return nil
-				}
-			}
-			return fmt.Errorf("NXDOMAIN without SOA: %v", resp)
-		})
+		waitNXDOMAIN(ctx, t, dns2.Addr, "web.workload-1.openmcp.cluster.")
 		// Propagation (copy deleted, store updated) plus one TTL of caching, with room
 		// for a loaded machine.
 		if took := time.Since(deleted); took > ttl+5*time.Second {
@@ -344,6 +330,34 @@ func TestPublish(t *testing.T) {
 		})
 	})
 
+	t.Run("a Cluster gone without deregistering takes its names along, also while no syncer runs", func(t *testing.T) {
+		w2c := mustClient(t, w2)
+		createService(ctx, t, w2c, "default", "orphan", corev1.IPFamilyPolicySingleStack)
+		ing := ingress("default", "orphan", "orphan.workload-2.openmcp.cluster", "orphan")
+		if err := w2c.Create(ctx, ing); err != nil {
+			t.Fatal(err)
+		}
+		ip := waitIngressIP(ctx, t, w2c, client.ObjectKeyFromObject(ing))
+		key := types.NamespacedName{Namespace: vcdnsenv.ClusterNamespace, Name: "workload-2"}
+		waitGone(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key) // deregistered above
+		for _, syncerDown := range []bool{false, true} {
+			if err := env.RegisterCluster(ctx, w2); err != nil {
+				t.Fatal(err)
+			}
+			expectAnswer(ctx, t, env.Central.DNS.Addr, "orphan.workload-2.openmcp.cluster.", dns.TypeA, ip)
+			if syncerDown {
+				env.Syncer.Stop(10 * time.Second)
+			}
+			deleteWithoutFinalizer(ctx, t, env.Client, key)
+			if syncerDown {
+				if err := env.Syncer.Restart(0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitNXDOMAIN(ctx, t, env.Central.DNS.Addr, "orphan.workload-2.openmcp.cluster.")
+		}
+	})
+
 	t.Run("deleting a Cluster that is down unpublishes it, waits for its Corefile, or skips it when told", func(t *testing.T) {
 		w1.StopAPIServer()
 		key := types.NamespacedName{Namespace: vcdnsenv.ClusterNamespace, Name: "workload-1"}
@@ -351,16 +365,7 @@ func TestPublish(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Its names leave the central DNS at once: they are not on the cluster.
-		waitFor(ctx, t, "workload-1's Ingress name NXDOMAIN", func(ctx context.Context) error {
-			resp, err := landscape.Query(ctx, dns2.Addr, "shop.workload-1.openmcp.cluster.", dns.TypeA, "udp")
-			if err != nil {
-				return err
-			}
-			if resp.Rcode != dns.RcodeNameError {
-				return fmt.Errorf("rcode %s, answer %v", dns.RcodeToString[resp.Rcode], resp.Answer)
-			}
-			return nil
-		})
+		waitNXDOMAIN(ctx, t, dns2.Addr, "shop.workload-1.openmcp.cluster.")
 		waitDeletingThenSkip(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key, "Corefile")
 		waitGone(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key)
 		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, controllers.ReasonCleanupSkipped, "the vcdns block of the CoreDNS Corefile")
@@ -377,6 +382,47 @@ func TestPublish(t *testing.T) {
 			t.Errorf("the block was removed after all:\n%s", cf)
 		}
 	})
+}
+
+// waitNXDOMAIN waits until server answers name with NXDOMAIN and an SOA.
+func waitNXDOMAIN(ctx context.Context, t *testing.T, server, name string) {
+	t.Helper()
+	waitFor(ctx, t, name+" NXDOMAIN with SOA", func(ctx context.Context) error {
+		resp, err := landscape.Query(ctx, server, name, dns.TypeA, "udp")
+		if err != nil {
+			return err
+		}
+		if resp.Rcode != dns.RcodeNameError {
+			return fmt.Errorf("rcode %s, answer %v", dns.RcodeToString[resp.Rcode], resp.Answer)
+		}
+		for _, rr := range resp.Ns {
+			if _, ok := rr.(*dns.SOA); ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("NXDOMAIN without SOA: %v", resp)
+	})
+}
+
+// deleteWithoutFinalizer deletes a Cluster the way an operator who removes its
+// finalizer by hand does: the syncer gets no chance to deregister it.
+func deleteWithoutFinalizer(ctx context.Context, t *testing.T, c client.Client, key types.NamespacedName) {
+	t.Helper()
+	waitFor(ctx, t, "Cluster "+key.String()+" deleted without its finalizer", func(ctx context.Context) error {
+		var cluster vcdnsv1alpha1.Cluster
+		if err := c.Get(ctx, key, &cluster); err != nil {
+			return err
+		}
+		patched := cluster.DeepCopy()
+		patched.Finalizers = nil
+		if err := c.Patch(ctx, patched, client.MergeFromWithOptions(&cluster, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+		// Only if nobody put a finalizer back since.
+		uid, rv := patched.UID, patched.ResourceVersion
+		return c.Delete(ctx, patched, client.Preconditions{UID: &uid, ResourceVersion: &rv})
+	})
+	waitGone(ctx, t, c, &vcdnsv1alpha1.Cluster{}, key)
 }
 
 func httpRoute(ns, name, gateway, service, host string) *gatewayv1.HTTPRoute {

@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -58,6 +60,10 @@ func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 		}
 	}
+	// A Runnable without NeedLeaderElection runs only on the leader.
+	if err := mgr.Add(manager.RunnableFunc(r.unpublishUnregistered)); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.Cluster{}, builder.WithPredicates(inNamespace, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clustersOfSecret), builder.WithPredicates(inNamespace)).
@@ -69,7 +75,10 @@ func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	cluster := &vcdnsv1alpha1.Cluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cluster); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, r.forget(ctx, req.Name)
+		}
+		return ctrl.Result{}, err
 	}
 	if !cluster.DeletionTimestamp.IsZero() {
 		return r.deregister(ctx, cluster)
@@ -144,6 +153,58 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	// Reachability is probed again after the interval, success or not.
 	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
+}
+
+// forget ends publishing for a Cluster that is gone. One that went without
+// deregistering (its finalizer removed by hand) still had a session: its names go too.
+func (r *ClusterReconciler) forget(ctx context.Context, name string) error {
+	if !r.Publisher.Enabled() || !r.Publisher.Stop(name) {
+		return nil
+	}
+	if err := r.Publisher.Unpublish(ctx, name); err != nil {
+		return err
+	}
+	log.FromContext(ctx).Info("Cluster gone without deregistering: unpublished its names")
+	return nil
+}
+
+// unpublishUnregistered removes, once when the syncer starts leading, the names of
+// clusters that went while no syncer ran and without deregistering. It retries until
+// it has read the Clusters and the central DNS store.
+func (r *ClusterReconciler) unpublishUnregistered(ctx context.Context) error {
+	if !r.Publisher.Enabled() {
+		return nil
+	}
+	logger := log.FromContext(ctx).WithName("unpublish-unregistered")
+	backoff := time.Second
+	for {
+		clusters, err := r.unpublishUnregisteredOnce(ctx)
+		if err == nil {
+			if len(clusters) > 0 {
+				logger.Info("Unpublished the names of clusters that are no longer registered", "clusters", clusters)
+			}
+			return nil
+		}
+		logger.Error(err, "Removing the names of clusters no longer registered, retrying", "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+func (r *ClusterReconciler) unpublishUnregisteredOnce(ctx context.Context) ([]string, error) {
+	var list vcdnsv1alpha1.ClusterList
+	if err := r.Client.List(ctx, &list, client.InNamespace(r.Options.ClusterNamespace)); err != nil {
+		return nil, fmt.Errorf("listing Clusters: %w", err)
+	}
+	registered := make(map[string]bool, len(list.Items))
+	for _, c := range list.Items {
+		registered[c.Name] = true
+	}
+	return r.Publisher.UnpublishUnregistered(ctx, func(name string) bool { return registered[name] })
 }
 
 // observe probes the cluster and reads its service ranges into status. It returns the

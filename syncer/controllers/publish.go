@@ -120,8 +120,9 @@ func (p *Publisher) Ensure(name string, cfg *remote.Kubeconfig) {
 	}()
 }
 
-// Stop ends publishing for a cluster; what it published stays.
-func (p *Publisher) Stop(name string) {
+// Stop ends publishing for a cluster; what it published stays. It reports whether
+// the cluster had a session.
+func (p *Publisher) Stop(name string) bool {
 	p.mu.Lock()
 	s := p.sessions[name]
 	delete(p.sessions, name)
@@ -130,6 +131,15 @@ func (p *Publisher) Stop(name string) {
 		s.cancel()
 		<-s.done
 	}
+	return s != nil
+}
+
+// publishing reports whether a cluster has a session.
+func (p *Publisher) publishing(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.sessions[name]
+	return ok
 }
 
 // StopAll ends every publishing session.
@@ -161,6 +171,29 @@ func (p *Publisher) Status(name string) PublishStatus {
 // Unpublish removes everything published for a cluster (it was deregistered).
 func (p *Publisher) Unpublish(ctx context.Context, name string) error {
 	return p.apply(ctx, records.Result{Scope: records.ClusterScope(name)})
+}
+
+// UnpublishUnregistered removes the names published for clusters that registered
+// reports false for and that have no session: their Cluster went without
+// deregistering (its finalizer removed by hand, or while no syncer ran). It returns
+// those clusters.
+func (p *Publisher) UnpublishUnregistered(ctx context.Context, registered func(cluster string) bool) ([]string, error) {
+	gone := func(o records.Owner) bool {
+		return (o.Kind == records.KindGateway || o.Kind == records.KindIngress) && !registered(o.Cluster) && !p.publishing(o.Cluster)
+	}
+	var clusters []string
+	_, err := p.plan(ctx, func(claims *records.Claims) records.Result {
+		seen := map[string]bool{}
+		for _, o := range claims.All() {
+			if gone(o) && !seen[o.Cluster] {
+				seen[o.Cluster] = true
+				clusters = append(clusters, o.Cluster)
+			}
+		}
+		sort.Strings(clusters)
+		return records.Result{Scope: gone}
+	})
+	return clusters, err
 }
 
 // apply plans res against the store and applies the changes.
