@@ -42,7 +42,8 @@ type ClusterReconciler struct {
 	Options   Options
 	Publisher *Publisher
 
-	notify chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster]
+	notify  chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster]
+	clients *remoteClients
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=clusters,verbs=get;list;watch;update;patch
@@ -52,6 +53,7 @@ type ClusterReconciler struct {
 func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Options.ClusterNamespace })
 	r.notify = make(chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster], 1024)
+	r.clients = newRemoteClients(r.Scheme)
 	if r.Publisher != nil {
 		r.Publisher.Notify = func(name string) {
 			select {
@@ -221,7 +223,7 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.
 		status.ServiceCIDRs = slices.Clone(cluster.Spec.ServiceCIDRs)
 		return kc, nil
 	}
-	c, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
+	c, err := r.clients.get("workload", kc)
 	if err != nil {
 		return kc, err
 	}

@@ -43,7 +43,7 @@ func (r *ClusterReconciler) baseDomain(cluster string) string {
 // Corefile. A Corefile that does not parse is left untouched. It returns the reason and
 // message of the CorefilePatched condition, and whether the Corefile is as it should be.
 func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, kc *remote.Kubeconfig, remove bool) (string, string, bool) {
-	c, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
+	c, err := r.clients.get("workload", kc)
 	if err != nil {
 		return "ClientFailed", err.Error(), false
 	}

@@ -31,6 +31,8 @@ type GatewayDNSReconciler struct {
 	Scheme    *runtime.Scheme
 	Options   Options
 	Publisher *Publisher
+
+	clients *remoteClients
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=gatewaydnses,verbs=get;list;watch;update;patch
@@ -38,6 +40,7 @@ type GatewayDNSReconciler struct {
 
 // SetupWithManager registers the reconciler.
 func (r *GatewayDNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.clients = newRemoteClients(r.Scheme)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.GatewayDNS{}).
 		Watches(&vcdnsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.all)).
@@ -139,12 +142,12 @@ func (r *GatewayDNSReconciler) loadBalancerAddresses(ctx context.Context, c *vcd
 	if err != nil {
 		return nil, err
 	}
-	cfg := *kc.Config
-	cfg.Timeout = 5 * time.Second
-	cl, err := client.New(&cfg, client.Options{Scheme: r.Scheme})
+	cl, err := r.clients.get("workload", kc)
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	var svc corev1.Service
 	if err := cl.Get(ctx, key, &svc); err != nil {
 		if client.IgnoreNotFound(err) == nil {

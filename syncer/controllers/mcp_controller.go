@@ -83,6 +83,7 @@ type MCPReconciler struct {
 	users map[string]string
 	// limiters share each workload cluster fairly among its MCPs, by Cluster name.
 	limiters map[string]*remote.FairLimiter
+	clients  *remoteClients
 	notify   chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane]
 }
 
@@ -106,6 +107,7 @@ func (r *MCPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.sessions = map[types.NamespacedName]*sessionHandle{}
 	r.users = map[string]string{}
 	r.limiters = map[string]*remote.FairLimiter{}
+	r.clients = newRemoteClients(r.Scheme)
 	r.notify = make(chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane], 1024)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.ManagedControlPlane{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -191,7 +193,7 @@ func (r *MCPReconciler) reconcile(ctx context.Context, mcp *vcdnsv1alpha1.Manage
 	if err := ensureNamespace(ctx, r.Client, ns, labels); err != nil {
 		return fmt.Errorf("platform namespace: %w", err)
 	}
-	workload, err := client.New(workloadKC.Config, client.Options{Scheme: r.Scheme})
+	workload, err := r.clients.get("workload", workloadKC)
 	if err != nil {
 		return err
 	}
@@ -255,7 +257,7 @@ func (r *MCPReconciler) reconcile(ctx context.Context, mcp *vcdnsv1alpha1.Manage
 // the tenant CoreDNS into the MCP namespace of the platform cluster.
 func (r *MCPReconciler) ensureTenantSide(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string, labels map[string]string, kc *remote.Kubeconfig, cidrs []string) error {
 	tenantCfg := kc.Config
-	tenant, err := client.New(tenantCfg, client.Options{Scheme: r.Scheme})
+	tenant, err := r.clients.get("tenant", kc)
 	if err != nil {
 		return err
 	}
@@ -361,7 +363,7 @@ func (r *MCPReconciler) cleanTenantSide(ctx context.Context, mcp *vcdnsv1alpha1.
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	tenant, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
+	tenant, err := r.clients.get("tenant", kc)
 	if err != nil {
 		return
 	}
@@ -389,7 +391,7 @@ func (r *MCPReconciler) deleteWorkloadNamespace(ctx context.Context, clusterName
 	if err != nil {
 		return false, err
 	}
-	c, err := client.New(kc.Config, client.Options{Scheme: r.Scheme})
+	c, err := r.clients.get("workload", kc)
 	if err != nil {
 		return false, err
 	}
