@@ -157,8 +157,11 @@ func TestPublish(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := tenant.Create(ctx, invalid); err != nil {
-			t.Fatal(err)
+		taken := ingress("default", "taken", "shop.workload-1.openmcp.cluster", "shop")
+		for _, obj := range []client.Object{invalid, taken} {
+			if err := tenant.Create(ctx, obj); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, tc := range []struct {
 			obj  client.Object
@@ -169,8 +172,11 @@ func TestPublish(t *testing.T) {
 			{obj: &networkingv1.Ingress{}, c: workload1, key: client.ObjectKeyFromObject(outside), want: "x.workload-2.openmcp.cluster"},
 			{obj: &networkingv1.Ingress{}, c: workload1, key: client.ObjectKeyFromObject(conflict), want: "shop.workload-1.openmcp.cluster"},
 			{obj: &networkingv1.Ingress{}, c: workload1, key: client.ObjectKeyFromObject(nested), want: "deep.shop.workload-1.openmcp.cluster"},
-			// The tenant route's copy carries the refusal on workload-1.
+			// The tenant route's copy carries the refusal on workload-1, and the tenant
+			// route, where its owner sees it, too; so does a tenant Ingress.
 			{obj: &gatewayv1.HTTPRoute{}, c: workload1, key: types.NamespacedName{Namespace: vcdnsenv.MCPNamespace(mcp), Name: naming.CopyName("default", "invalid")}, want: strings.Repeat("a", 64)},
+			{obj: &gatewayv1.HTTPRoute{}, c: tenant, key: client.ObjectKeyFromObject(invalid), want: strings.Repeat("a", 64)},
+			{obj: &networkingv1.Ingress{}, c: tenant, key: client.ObjectKeyFromObject(taken), want: "shop.workload-1.openmcp.cluster"},
 		} {
 			waitFor(ctx, t, "refusal on "+tc.key.String(), func(ctx context.Context) error {
 				if err := tc.c.Get(ctx, tc.key, tc.obj); err != nil {
@@ -183,6 +189,8 @@ func TestPublish(t *testing.T) {
 				return nil
 			})
 		}
+		waitEvent(ctx, t, tenant, client.ObjectKeyFromObject(invalid), corev1.EventTypeWarning, "HostnameRefused", strings.Repeat("a", 64))
+		waitEvent(ctx, t, tenant, client.ObjectKeyFromObject(taken), corev1.EventTypeWarning, "HostnameRefused", "shop.workload-1.openmcp.cluster")
 		// None of them is published; the first claim keeps answering.
 		for _, name := range []string{"x.workload-2.openmcp.cluster.", "deep.shop.workload-1.openmcp.cluster."} {
 			resp, err := landscape.Query(ctx, dns2.Addr, name, dns.TypeA, "udp")

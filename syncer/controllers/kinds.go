@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,9 +50,9 @@ type kindSync[T client.Object] struct {
 	merge   func(existing, desired T) (T, bool)
 	// upStatus and upMeta return the tenant object updated with what the copy and the
 	// refusals say (in status, in metadata), and whether anything changed. Either may
-	// be nil.
+	// be nil; copy may be nil.
 	upStatus func(tenant, copy T, o translate.Origin, refused []translate.Refusal) (T, bool)
-	upMeta   func(tenant T, refused []translate.Refusal) (T, bool)
+	upMeta   func(tenant, copy T, refused []translate.Refusal) (T, bool)
 }
 
 func isNil[T any](v T) bool {
@@ -132,9 +133,12 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 
 	announced := false
 	if r.upMeta != nil {
-		if updated, changed := r.upMeta(tenant, refused); changed {
+		if updated, changed := r.upMeta(tenant, cp, refused); changed {
 			if err := r.tenant.Patch(ctx, updated, client.MergeFrom(tenant)); err != nil {
 				return reconcile.Result{}, fmt.Errorf("writing back to tenant %s: %w", r.kind, err)
+			}
+			if msg := updated.GetAnnotations()[AnnotationPublishRefused]; msg != "" && msg != tenant.GetAnnotations()[AnnotationPublishRefused] {
+				r.recorder.Eventf(updated, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
 			}
 			tenant, announced = updated, true
 		}
@@ -217,6 +221,13 @@ func newHTTPRouteSync(base kindSync[*gatewayv1.HTTPRoute]) *kindSync[*gatewayv1.
 		return cp, refused, nil
 	}
 	base.merge = translate.MergeHTTPRoute
+	base.upMeta = func(t, cp *gatewayv1.HTTPRoute, _ []translate.Refusal) (*gatewayv1.HTTPRoute, bool) {
+		annotations, changed := mirrorPublishRefused(t, cp)
+		if !changed {
+			return t, false
+		}
+		return withAnnotations(t, annotations), true
+	}
 	base.upStatus = func(t, cp *gatewayv1.HTTPRoute, o translate.Origin, refused []translate.Refusal) (*gatewayv1.HTTPRoute, bool) {
 		status := translate.TenantHTTPRouteStatus(t, cp, o, refused...)
 		if apiequality.Semantic.DeepEqual(t.Status, status) {
@@ -250,24 +261,54 @@ func newIngressSync(base kindSync[*networkingv1.Ingress]) *kindSync[*networkingv
 		return u, true
 	}
 	// An Ingress has no conditions: refusals go into an annotation.
-	base.upMeta = func(t *networkingv1.Ingress, refused []translate.Refusal) (*networkingv1.Ingress, bool) {
-		msg := translate.RefusalsMessage(refused)
-		cur, has := t.Annotations[AnnotationRefused]
-		if (msg == "" && !has) || (msg != "" && cur == msg) {
+	base.upMeta = func(t, cp *networkingv1.Ingress, refused []translate.Refusal) (*networkingv1.Ingress, bool) {
+		annotations, changed := mirrorPublishRefused(t, cp)
+		changed = setAnnotation(annotations, AnnotationRefused, translate.RefusalsMessage(refused)) || changed
+		if !changed {
 			return t, false
 		}
-		u := t.DeepCopy()
-		if msg == "" {
-			delete(u.Annotations, AnnotationRefused)
-		} else {
-			if u.Annotations == nil {
-				u.Annotations = map[string]string{}
-			}
-			u.Annotations[AnnotationRefused] = msg
-		}
-		return u, true
+		return withAnnotations(t, annotations), true
 	}
 	return &base
+}
+
+// mirrorPublishRefused returns the tenant object's annotations with the copy's
+// AnnotationPublishRefused, which the publisher writes on the copy, and whether they
+// changed: a tenant sees why a hostname of its object is not published without access
+// to the workload cluster. The annotation goes when the copy has none, or no copy is.
+func mirrorPublishRefused[T client.Object](tenant, copy T) (map[string]string, bool) {
+	annotations := maps.Clone(tenant.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	msg := ""
+	if !isNil(copy) {
+		msg = copy.GetAnnotations()[AnnotationPublishRefused]
+	}
+	changed := setAnnotation(annotations, AnnotationPublishRefused, msg)
+	return annotations, changed
+}
+
+// withAnnotations returns a copy of obj with the annotations (none for an empty map).
+func withAnnotations[T client.Object](obj T, annotations map[string]string) T {
+	u := obj.DeepCopyObject().(T)
+	if len(annotations) == 0 {
+		annotations = nil
+	}
+	u.SetAnnotations(annotations)
+	return u
+}
+
+// setAnnotation sets key to value in annotations, or removes it for "", and reports
+// whether that changed them.
+func setAnnotation(annotations map[string]string, key, value string) bool {
+	cur, has := annotations[key]
+	if value == "" {
+		delete(annotations, key)
+		return has
+	}
+	annotations[key] = value
+	return cur != value || !has
 }
 
 // namespaceLabels reads the labels of every namespace, for listeners that admit routes
