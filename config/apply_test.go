@@ -169,6 +169,39 @@ func TestApply(t *testing.T) {
 			roots = append(roots, o)
 		}
 	}
+	t.Run("the Cluster CRD refuses bad names and service ranges", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, cidr, want string
+		}{
+			{name: "has.dots", cidr: "10.96.0.0/16", want: "a DNS label"},
+			{name: strings.Repeat("a", 64), cidr: "10.96.0.0/16", want: "a DNS label"},
+			{name: "ok", cidr: "10.96.0.0/16 }\nhosts {", want: "must be a CIDR"},
+			{name: "ok", cidr: "10.96.0.1", want: "must be a CIDR"},
+		} {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion("vcdns.io/v1alpha1")
+			u.SetKind("Cluster")
+			u.SetNamespace("vcdns-system")
+			u.SetName(tc.name)
+			_ = unstructured.SetNestedField(u.Object, "x", "spec", "kubeconfigSecretRef", "name")
+			_ = unstructured.SetNestedStringSlice(u.Object, []string{tc.cidr}, "spec", "serviceCIDRs")
+			err := cl.Create(ctx, u, client.DryRunAll)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Cluster %q with serviceCIDRs %q: error %v, want one saying %q", tc.name, tc.cidr, err, tc.want)
+			}
+		}
+		good := &unstructured.Unstructured{}
+		good.SetAPIVersion("vcdns.io/v1alpha1")
+		good.SetKind("Cluster")
+		good.SetNamespace("vcdns-system")
+		good.SetName("workload-7")
+		_ = unstructured.SetNestedField(good.Object, "x", "spec", "kubeconfigSecretRef", "name")
+		_ = unstructured.SetNestedStringSlice(good.Object, []string{"10.96.0.0/16", "fd00:10:96::/112"}, "spec", "serviceCIDRs")
+		if err := cl.Create(ctx, good, client.DryRunAll); err != nil {
+			t.Errorf("a good Cluster was refused: %v", err)
+		}
+	})
+
 	t.Run("syncer runs with the shipped RBAC", func(t *testing.T) {
 		runSyncerWithShippedRBAC(ctx, t, l, c, cl, roots)
 	})

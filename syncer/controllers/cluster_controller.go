@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -110,7 +111,9 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		cond(vcdnsv1alpha1.ConditionReady, false, "Unreachable", "The cluster's API server cannot be reached; what was published for it is kept")
 	} else {
 		cond(vcdnsv1alpha1.ConditionReachable, true, "Reachable", "The cluster's API server answers")
-		if len(status.ServiceCIDRs) == 0 {
+		if _, invalid := splitCIDRs(cluster.Spec.ServiceCIDRs); len(invalid) > 0 {
+			cond(vcdnsv1alpha1.ConditionReady, false, "InvalidServiceCIDRs", fmt.Sprintf("spec.serviceCIDRs holds what is not a CIDR, left out: %q", invalid))
+		} else if len(status.ServiceCIDRs) == 0 {
 			cond(vcdnsv1alpha1.ConditionReady, false, "NoServiceCIDRs", "No service ranges in spec.serviceCIDRs and none discovered")
 		} else {
 			cond(vcdnsv1alpha1.ConditionReady, true, "Ready", "The cluster takes copies")
@@ -220,7 +223,9 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.
 		return kc, err
 	}
 	if len(cluster.Spec.ServiceCIDRs) > 0 {
-		status.ServiceCIDRs = slices.Clone(cluster.Spec.ServiceCIDRs)
+		// What does not parse stays out of the tenant DNS configuration; the Ready
+		// condition says so.
+		status.ServiceCIDRs, _ = splitCIDRs(cluster.Spec.ServiceCIDRs)
 		return kc, nil
 	}
 	c, err := r.clients.get("workload", kc)
@@ -233,6 +238,18 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.
 	}
 	status.ServiceCIDRs = cidrs
 	return kc, nil
+}
+
+// splitCIDRs returns the CIDRs that parse, and those that do not.
+func splitCIDRs(cidrs []string) (valid, invalid []string) {
+	for _, c := range cidrs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			invalid = append(invalid, c)
+			continue
+		}
+		valid = append(valid, c)
+	}
+	return valid, invalid
 }
 
 // serviceCIDRs reads a cluster's service ranges from its ServiceCIDR objects.

@@ -14,10 +14,12 @@ type ClusterSpec struct {
 	// +optional
 	CoreDNS CoreDNSConfig `json:"coreDNS,omitempty"`
 
-	// ServiceCIDRs are the cluster's service ranges. Default: read from the cluster's
-	// ServiceCIDR objects.
+	// ServiceCIDRs are the cluster's service ranges, such as 10.96.0.0/16. Default: read
+	// from the cluster's ServiceCIDR objects.
 	// +optional
 	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="must be a CIDR, such as 10.96.0.0/16 or fd00:10:96::/112"
 	ServiceCIDRs []string `json:"serviceCIDRs,omitempty"`
 }
 
@@ -52,9 +54,11 @@ type ClusterStatus struct {
 	ServiceCIDRs []string `json:"serviceCIDRs,omitempty"`
 }
 
-// Cluster is a registered workload cluster.
+// Cluster is a registered workload cluster. Its name is a DNS label: the cluster
+// publishes below <name>.<base domain>.
 //
 // +kubebuilder:object:root=true
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="the name of a Cluster names its DNS domain (<name>.<base domain>): a DNS label of at most 63 lower-case letters, digits and '-'"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=vcdns
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
