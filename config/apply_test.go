@@ -170,34 +170,36 @@ func TestApply(t *testing.T) {
 		}
 	}
 	t.Run("the Cluster CRD refuses bad names and service ranges", func(t *testing.T) {
-		for _, tc := range []struct {
-			name, cidr, want string
-		}{
-			{name: "has.dots", cidr: "10.96.0.0/16", want: "a DNS label"},
-			{name: strings.Repeat("a", 64), cidr: "10.96.0.0/16", want: "a DNS label"},
-			{name: "ok", cidr: "10.96.0.0/16 }\nhosts {", want: "must be a CIDR"},
-			{name: "ok", cidr: "10.96.0.1", want: "must be a CIDR"},
-		} {
-			u := &unstructured.Unstructured{}
+		// object returns a Cluster or MCP in vcdns-system with spec fields set.
+		object := func(kind, name string, spec map[string]any) *unstructured.Unstructured {
+			u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 			u.SetAPIVersion("vcdns.io/v1alpha1")
-			u.SetKind("Cluster")
+			u.SetKind(kind)
 			u.SetNamespace("vcdns-system")
-			u.SetName(tc.name)
+			u.SetName(name)
 			_ = unstructured.SetNestedField(u.Object, "x", "spec", "kubeconfigSecretRef", "name")
-			_ = unstructured.SetNestedStringSlice(u.Object, []string{tc.cidr}, "spec", "serviceCIDRs")
-			err := cl.Create(ctx, u, client.DryRunAll)
+			return u
+		}
+		cluster := func(name string, cidrs ...any) *unstructured.Unstructured {
+			return object("Cluster", name, map[string]any{"serviceCIDRs": cidrs})
+		}
+		for _, tc := range []struct {
+			obj  *unstructured.Unstructured
+			want string
+		}{
+			{obj: cluster("has.dots", "10.96.0.0/16"), want: "a DNS label"},
+			{obj: cluster(strings.Repeat("a", 64), "10.96.0.0/16"), want: "a DNS label"},
+			{obj: cluster("ok", "10.96.0.0/16 }\nhosts {"), want: "must be a CIDR"},
+			{obj: cluster("ok", "10.96.0.1"), want: "must be a CIDR"},
+			// An MCP names its workload Cluster the same way.
+			{obj: object("ManagedControlPlane", "mcp", map[string]any{"workloadCluster": "has.dots"}), want: "spec.workloadCluster"},
+		} {
+			err := cl.Create(ctx, tc.obj, client.DryRunAll)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("Cluster %q with serviceCIDRs %q: error %v, want one saying %q", tc.name, tc.cidr, err, tc.want)
+				t.Errorf("%s %q, spec %v: error %v, want one saying %q", tc.obj.GetKind(), tc.obj.GetName(), tc.obj.Object["spec"], err, tc.want)
 			}
 		}
-		good := &unstructured.Unstructured{}
-		good.SetAPIVersion("vcdns.io/v1alpha1")
-		good.SetKind("Cluster")
-		good.SetNamespace("vcdns-system")
-		good.SetName("workload-7")
-		_ = unstructured.SetNestedField(good.Object, "x", "spec", "kubeconfigSecretRef", "name")
-		_ = unstructured.SetNestedStringSlice(good.Object, []string{"10.96.0.0/16", "fd00:10:96::/112"}, "spec", "serviceCIDRs")
-		if err := cl.Create(ctx, good, client.DryRunAll); err != nil {
+		if err := cl.Create(ctx, cluster("workload-7", "10.96.0.0/16", "fd00:10:96::/112"), client.DryRunAll); err != nil {
 			t.Errorf("a good Cluster was refused: %v", err)
 		}
 	})

@@ -12,6 +12,8 @@ type ManagedControlPlaneSpec struct {
 	// WorkloadCluster is the name of the Cluster (in the syncer's cluster namespace)
 	// where the tenant's workloads run. Changing it moves the copies.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	WorkloadCluster string `json:"workloadCluster"`
 }
 
