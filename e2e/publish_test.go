@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -203,6 +204,44 @@ func TestPublish(t *testing.T) {
 		}
 		ip := waitIngressIP(ctx, t, workload1, types.NamespacedName{Namespace: "default", Name: "shop"})
 		expectAnswer(ctx, t, dns2.Addr, "shop.workload-1.openmcp.cluster.", dns.TypeA, ip)
+	})
+
+	t.Run("a refused part of a tenant Ingress is announced once, not again when its status flows up", func(t *testing.T) {
+		ing := ingress("default", "mixed", "mixed.workload-1.openmcp.cluster", "shop")
+		ing.Spec.DefaultBackend = &networkingv1.IngressBackend{Resource: &corev1.TypedLocalObjectReference{APIGroup: ptr.To("example.com"), Kind: "Bucket", Name: "b"}}
+		if err := tenant.Create(ctx, ing); err != nil {
+			t.Fatal(err)
+		}
+		key := client.ObjectKeyFromObject(ing)
+		waitFor(ctx, t, "annotation "+controllers.AnnotationRefused, func(ctx context.Context) error {
+			var got networkingv1.Ingress
+			if err := tenant.Get(ctx, key, &got); err != nil {
+				return err
+			}
+			if msg := got.Annotations[controllers.AnnotationRefused]; !strings.Contains(msg, "spec.defaultBackend") {
+				return fmt.Errorf("annotation %q", msg)
+			}
+			return nil
+		})
+		waitEvent(ctx, t, tenant, key, corev1.EventTypeWarning, "Refused", "spec.defaultBackend")
+		// The copy gets its address from the workload cluster's data plane, the tenant
+		// Ingress its status: a write for another reason, with the refusal standing.
+		waitIngressIP(ctx, t, tenant, key)
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+			var list corev1.EventList
+			if err := tenant.List(ctx, &list, client.InNamespace(key.Namespace)); err != nil {
+				return false, err
+			}
+			for _, e := range list.Items {
+				if e.InvolvedObject.Name == key.Name && e.Reason == "Refused" && (e.Count > 1 || e.Series != nil) {
+					return false, fmt.Errorf("the refusal was announced again: %s, count %d, series %+v", e.Message, e.Count, e.Series)
+				}
+			}
+			return false, nil // watched until the deadline
+		})
+		if !wait.Interrupted(err) {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("GatewayDNS names resolve for any label under the gateway name", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -53,6 +54,36 @@ type kindSync[T client.Object] struct {
 	// be nil; copy may be nil.
 	upStatus func(tenant, copy T, o translate.Origin, refused []translate.Refusal) (T, bool)
 	upMeta   func(tenant, copy T, refused []translate.Refusal) (T, bool)
+
+	announcedRefusals *lastRefusals
+}
+
+// lastRefusals remembers, per tenant object, the refusals last announced with an Event,
+// so that a write of the tenant object for another reason (the copy's status) does not
+// announce them again.
+type lastRefusals struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]string
+}
+
+// changed records msg ("" for none) as the refusals of key and reports whether they
+// differ from those recorded before.
+func (l *lastRefusals) changed(key types.NamespacedName, msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if msg == "" {
+		_, had := l.m[key]
+		delete(l.m, key)
+		return had
+	}
+	if l.m[key] == msg {
+		return false
+	}
+	if l.m == nil {
+		l.m = map[types.NamespacedName]string{}
+	}
+	l.m[key] = msg
+	return true
 }
 
 func isNil[T any](v T) bool {
@@ -92,6 +123,7 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		}
 	}
 	if isNil(tenant) {
+		r.announcedRefusals.changed(req.NamespacedName, "")
 		if !isNil(cp) {
 			if err := r.delete(ctx, cp); err != nil {
 				return reconcile.Result{}, err
@@ -151,13 +183,14 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 			announced = true
 		}
 	}
-	// Refusals are announced when what the tenant object says changes, not on every
-	// reconcile.
+	// Refusals are announced when what the tenant object says about them changes, not
+	// on every reconcile nor on every write of the tenant object.
 	if announced {
 		tenantWrites.WithLabelValues(r.kind).Inc()
-	}
-	if announced && len(refused) > 0 {
-		r.recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "Refused", "Copy", "%s", eventNote(translate.RefusalsMessage(refused)))
+		msg := translate.RefusalsMessage(refused)
+		if r.announcedRefusals.changed(req.NamespacedName, msg) && msg != "" {
+			r.recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "Refused", "Copy", "%s", eventNote(msg))
+		}
 	}
 	r.session.setSynced(r.kind, req.NamespacedName, !isNil(cp), false)
 	return reconcile.Result{}, nil
@@ -174,6 +207,7 @@ func (r *kindSync[T]) delete(ctx context.Context, obj T) error {
 
 func newGatewaySync(base kindSync[*gatewayv1.Gateway]) *kindSync[*gatewayv1.Gateway] {
 	base.kind = translate.KindGateway
+	base.announcedRefusals = &lastRefusals{}
 	base.newObj = func() *gatewayv1.Gateway { return &gatewayv1.Gateway{} }
 	base.desired = func(_ context.Context, t *gatewayv1.Gateway, o translate.Origin) (*gatewayv1.Gateway, []translate.Refusal, error) {
 		cp, refused := translate.GatewayCopy(t, o)
@@ -202,6 +236,7 @@ func newGatewaySync(base kindSync[*gatewayv1.Gateway]) *kindSync[*gatewayv1.Gate
 
 func newHTTPRouteSync(base kindSync[*gatewayv1.HTTPRoute]) *kindSync[*gatewayv1.HTTPRoute] {
 	base.kind = translate.KindHTTPRoute
+	base.announcedRefusals = &lastRefusals{}
 	base.newObj = func() *gatewayv1.HTTPRoute { return &gatewayv1.HTTPRoute{} }
 	tenant := base.tenant
 	base.desired = func(ctx context.Context, t *gatewayv1.HTTPRoute, o translate.Origin) (*gatewayv1.HTTPRoute, []translate.Refusal, error) {
@@ -242,6 +277,7 @@ func newHTTPRouteSync(base kindSync[*gatewayv1.HTTPRoute]) *kindSync[*gatewayv1.
 
 func newIngressSync(base kindSync[*networkingv1.Ingress]) *kindSync[*networkingv1.Ingress] {
 	base.kind = translate.KindIngress
+	base.announcedRefusals = &lastRefusals{}
 	base.newObj = func() *networkingv1.Ingress { return &networkingv1.Ingress{} }
 	base.desired = func(_ context.Context, t *networkingv1.Ingress, o translate.Origin) (*networkingv1.Ingress, []translate.Refusal, error) {
 		cp, refused := translate.IngressCopy(t, o)

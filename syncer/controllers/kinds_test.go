@@ -6,6 +6,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/vcdns/vcdns/syncer/translate"
@@ -83,5 +84,31 @@ func TestHostnameRefusalsFlowUpToTenantObjects(t *testing.T) {
 	want := map[string]string{AnnotationPublishRefused: refused, AnnotationRefused: translate.RefusalsMessage([]translate.Refusal{copyRefusal})}
 	if !changed || !maps.Equal(got.Annotations, want) {
 		t.Errorf("Ingress with both refusals: annotations %v, changed %v; want %v", got.Annotations, changed, want)
+	}
+}
+
+// A refusal is announced once, again only when it changes or after it was gone.
+func TestLastRefusalsAnnouncesChangesOnly(t *testing.T) {
+	t.Parallel()
+	var l lastRefusals
+	web := types.NamespacedName{Namespace: "default", Name: "web"}
+	other := types.NamespacedName{Namespace: "default", Name: "other"}
+	for i, step := range []struct {
+		key  types.NamespacedName
+		msg  string
+		want bool
+	}{
+		{web, "", false},  // nothing refused, nothing before
+		{web, "a", true},  // first refusal
+		{web, "a", false}, // the same again: a status write, say
+		{other, "a", true},
+		{web, "b", true}, // changed
+		{web, "", true},  // gone: the caller announces nothing for ""
+		{web, "b", true}, // back
+		{other, "a", false},
+	} {
+		if got := l.changed(step.key, step.msg); got != step.want {
+			t.Errorf("step %d: changed(%s, %q) = %v, want %v", i, step.key.Name, step.msg, got, step.want)
+		}
 	}
 }
