@@ -431,14 +431,13 @@ func TestPublish(t *testing.T) {
 	})
 }
 
-// waitNXDOMAIN waits until server answers name with NXDOMAIN and an SOA.
+// waitNXDOMAIN waits (3 minutes at most, as waitFor) until server answers name with
+// NXDOMAIN and an SOA.
 func waitNXDOMAIN(ctx context.Context, t *testing.T, server, name string) {
 	t.Helper()
-	waitFor(ctx, t, name+" NXDOMAIN with SOA", func(ctx context.Context) error {
-		resp, err := landscape.Query(ctx, server, name, dns.TypeA, "udp")
-		if err != nil {
-			return err
-		}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	err := landscape.WaitForAnswer(ctx, server, name, dns.TypeA, func(resp *dns.Msg) error {
 		if resp.Rcode != dns.RcodeNameError {
 			return fmt.Errorf("rcode %s, answer %v", dns.RcodeToString[resp.Rcode], resp.Answer)
 		}
@@ -449,6 +448,9 @@ func waitNXDOMAIN(ctx context.Context, t *testing.T, server, name string) {
 		}
 		return fmt.Errorf("NXDOMAIN without SOA: %v", resp)
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // deleteWithoutFinalizer deletes a Cluster the way an operator who removes its

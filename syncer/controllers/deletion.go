@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/translate"
 )
 
 // Reasons of the Deleting condition and of the Events of a deletion.
@@ -85,10 +86,4 @@ const maxEventNote = 1024
 
 // eventNote cuts msg to the length of an Event's note; the API server refuses longer
 // ones, and the Event would be lost.
-func eventNote(msg string) string {
-	if len(msg) <= maxEventNote {
-		return msg
-	}
-	const more = " (and more)"
-	return strings.ToValidUTF8(msg[:maxEventNote-len(more)], "") + more
-}
+func eventNote(msg string) string { return translate.CutMessage(msg, maxEventNote) }

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"maps"
 	"reflect"
 	"sync"
 
@@ -257,11 +256,7 @@ func newHTTPRouteSync(base kindSync[*gatewayv1.HTTPRoute]) *kindSync[*gatewayv1.
 	}
 	base.merge = translate.MergeHTTPRoute
 	base.upMeta = func(t, cp *gatewayv1.HTTPRoute, _ []translate.Refusal) (*gatewayv1.HTTPRoute, bool) {
-		annotations, changed := mirrorPublishRefused(t, cp)
-		if !changed {
-			return t, false
-		}
-		return withAnnotations(t, annotations), true
+		return withAnnotation(t, AnnotationPublishRefused, publishRefusedOf(cp))
 	}
 	base.upStatus = func(t, cp *gatewayv1.HTTPRoute, o translate.Origin, refused []translate.Refusal) (*gatewayv1.HTTPRoute, bool) {
 		status := translate.TenantHTTPRouteStatus(t, cp, o, refused...)
@@ -298,53 +293,44 @@ func newIngressSync(base kindSync[*networkingv1.Ingress]) *kindSync[*networkingv
 	}
 	// An Ingress has no conditions: refusals go into an annotation.
 	base.upMeta = func(t, cp *networkingv1.Ingress, refused []translate.Refusal) (*networkingv1.Ingress, bool) {
-		annotations, changed := mirrorPublishRefused(t, cp)
-		changed = setAnnotation(annotations, AnnotationRefused, translate.RefusalsMessage(refused)) || changed
-		if !changed {
-			return t, false
-		}
-		return withAnnotations(t, annotations), true
+		u, published := withAnnotation(t, AnnotationPublishRefused, publishRefusedOf(cp))
+		u, copied := withAnnotation(u, AnnotationRefused, translate.RefusalsMessage(refused))
+		return u, published || copied
 	}
 	return &base
 }
 
-// mirrorPublishRefused returns the tenant object's annotations with the copy's
-// AnnotationPublishRefused, which the publisher writes on the copy, and whether they
-// changed: a tenant sees why a hostname of its object is not published without access
-// to the workload cluster. The annotation goes when the copy has none, or no copy is.
-func mirrorPublishRefused[T client.Object](tenant, copy T) (map[string]string, bool) {
-	annotations := maps.Clone(tenant.GetAnnotations())
-	if annotations == nil {
-		annotations = map[string]string{}
+// publishRefusedOf returns what the publisher wrote into AnnotationPublishRefused of a
+// copy, "" for none or no copy. The tenant object gets it too: a tenant sees why a
+// hostname of its object is not published without access to the workload cluster.
+func publishRefusedOf[T client.Object](copy T) string {
+	if isNil(copy) {
+		return ""
 	}
-	msg := ""
-	if !isNil(copy) {
-		msg = copy.GetAnnotations()[AnnotationPublishRefused]
-	}
-	changed := setAnnotation(annotations, AnnotationPublishRefused, msg)
-	return annotations, changed
+	return copy.GetAnnotations()[AnnotationPublishRefused]
 }
 
-// withAnnotations returns a copy of obj with the annotations (none for an empty map).
-func withAnnotations[T client.Object](obj T, annotations map[string]string) T {
+// withAnnotation returns obj with the annotation key set to value, or removed for "",
+// and whether that changed it: a changed copy, or obj itself when nothing changes.
+func withAnnotation[T client.Object](obj T, key, value string) (T, bool) {
+	if cur, has := obj.GetAnnotations()[key]; (value == "" && !has) || (value != "" && cur == value) {
+		return obj, false
+	}
 	u := obj.DeepCopyObject().(T)
+	annotations := u.GetAnnotations()
+	if value == "" {
+		delete(annotations, key)
+	} else {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[key] = value
+	}
 	if len(annotations) == 0 {
 		annotations = nil
 	}
 	u.SetAnnotations(annotations)
-	return u
-}
-
-// setAnnotation sets key to value in annotations, or removes it for "", and reports
-// whether that changed them.
-func setAnnotation(annotations map[string]string, key, value string) bool {
-	cur, has := annotations[key]
-	if value == "" {
-		delete(annotations, key)
-		return has
-	}
-	annotations[key] = value
-	return cur != value || !has
+	return u, true
 }
 
 // namespaceLabels reads the labels of every namespace, for listeners that admit routes

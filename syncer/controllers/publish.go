@@ -179,7 +179,7 @@ func (p *Publisher) Unpublish(ctx context.Context, name string) error {
 // those clusters.
 func (p *Publisher) UnpublishUnregistered(ctx context.Context, registered func(cluster string) bool) ([]string, error) {
 	gone := func(o records.Owner) bool {
-		return (o.Kind == records.KindGateway || o.Kind == records.KindIngress) && !registered(o.Cluster) && !p.publishing(o.Cluster)
+		return records.ClusterScope(o.Cluster).Contains(o) && !registered(o.Cluster) && !p.publishing(o.Cluster)
 	}
 	var clusters []string
 	_, err := p.plan(ctx, func(claims *records.Claims) records.Result {
@@ -423,21 +423,10 @@ func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.
 }
 
 func (r *publishCluster) annotate(ctx context.Context, obj client.Object, msg string) error {
-	cur, has := obj.GetAnnotations()[AnnotationPublishRefused]
-	if (msg == "" && !has) || (msg != "" && cur == msg) {
+	patched, changed := withAnnotation(obj, AnnotationPublishRefused, msg)
+	if !changed {
 		return nil
 	}
-	patched, _ := obj.DeepCopyObject().(client.Object)
-	ann := patched.GetAnnotations()
-	if msg == "" {
-		delete(ann, AnnotationPublishRefused)
-	} else {
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[AnnotationPublishRefused] = msg
-	}
-	patched.SetAnnotations(ann)
 	if err := r.client.Patch(ctx, patched, client.MergeFrom(obj)); err != nil {
 		return fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}

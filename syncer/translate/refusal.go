@@ -58,12 +58,17 @@ func RefusalsMessage(refusals []Refusal) string {
 	for i, r := range refusals {
 		parts[i] = r.String()
 	}
-	msg := strings.Join(parts, "; ")
-	if len(msg) > maxMessageLength {
-		const more = " (and more)"
-		msg = strings.ToValidUTF8(msg[:maxMessageLength-len(more)], "") + more
+	return CutMessage(strings.Join(parts, "; "), maxMessageLength)
+}
+
+// CutMessage cuts msg to at most max bytes of valid UTF-8, saying so at its end, for
+// fields of limited length (condition messages, Event notes).
+func CutMessage(msg string, max int) string {
+	if len(msg) <= max {
+		return msg
 	}
-	return msg
+	const more = " (and more)"
+	return strings.ToValidUTF8(msg[:max-len(more)], "") + more
 }
 
 // refusals collects refusals under field paths.
