@@ -227,7 +227,9 @@ func TestPublish(t *testing.T) {
 		// The copy gets its address from the workload cluster's data plane, the tenant
 		// Ingress its status: a write for another reason, with the refusal standing.
 		waitIngressIP(ctx, t, tenant, key)
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+		// The List gets the test's context: with the poll's, the client's rate limiter
+		// refuses a request near the 3 s deadline with an error of its own.
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Second, true, func(context.Context) (bool, error) {
 			var list corev1.EventList
 			if err := tenant.List(ctx, &list, client.InNamespace(key.Namespace)); err != nil {
 				return false, err
