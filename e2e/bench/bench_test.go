@@ -54,6 +54,10 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 
+	if _, ok := res.Details["service_makespan_ratio_ideal"]; !ok {
+		t.Error("no detail service_makespan_ratio_ideal")
+	}
+
 	cond := StartConditions()
 	cond.Finish(res)
 	path := filepath.Join(out, "results.json")

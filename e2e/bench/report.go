@@ -118,6 +118,9 @@ func WriteTable(w io.Writer, res *Results) error {
 	res.mu.Lock()
 	defer res.mu.Unlock()
 	defer func() {
+		if v, ok := res.Details["service_makespan_ratio_ideal"]; ok {
+			fmt.Fprintf(w, "service_makespan_ratio of a syncer that costs nothing, measured on this machine: %s (tenants' and workload's creates at once).\n", formatFigure(v))
+		}
 		for _, k := range slices.Sorted(maps.Keys(res.Details)) {
 			if scenario, ok := strings.CutSuffix(k, "_foreign_cores"); ok && res.Details[k] > noisyCores {
 				fmt.Fprintf(w, "Noisy: other processes of the machine used %.2f cores during %s; its figures are not comparable.\n", res.Details[k], scenario)

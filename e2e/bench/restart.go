@@ -31,16 +31,9 @@ func (s *services) restart(ctx context.Context) error {
 			return err
 		}
 	}
-	// A new session reconciles every tenant object once (it lists Services of every
-	// namespace) before it counts as synced; the Services controller of an MCP is
-	// named services-<MCP namespace>.
-	want := map[string]int{}
-	for i, m := range s.mcps {
-		list, err := s.tenants[i].CoreV1().Services("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
-		if err != nil {
-			return err
-		}
-		want["services-"+vcdnsenv.MCPNamespace(m)] = len(list.Items)
+	want, err := s.tenantServices(ctx)
+	if err != nil {
+		return err
 	}
 	if err := s.settle(ctx); err != nil {
 		return err
@@ -115,6 +108,22 @@ func syncerWrites(clusters []*landscape.Cluster, since time.Time) ([]string, err
 		}
 	}
 	return writes, nil
+}
+
+// tenantServices is how many Services each MCP's tenant has, by the name of the MCP's
+// Services controller (services-<MCP namespace>): a new session reconciles every
+// tenant object once (it lists Services of every namespace) before it counts as
+// synced.
+func (s *services) tenantServices(ctx context.Context) (map[string]int, error) {
+	want := map[string]int{}
+	for i, m := range s.mcps {
+		list, err := s.tenants[i].CoreV1().Services("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, err
+		}
+		want["services-"+vcdnsenv.MCPNamespace(m)] = len(list.Items)
+	}
+	return want, nil
 }
 
 // waitResynced polls the syncer's metrics until the Services controller of every MCP

@@ -425,6 +425,9 @@ func (s *services) makespan(ctx context.Context) error {
 		return err
 	}
 	s.logf("Baseline Services deleted in %s", time.Since(start).Round(time.Second))
+	if err := s.ideal(ctx, baseline); err != nil {
+		return err
+	}
 
 	const ns = "bench-makespan"
 	tls, stop, err := s.watchTenants(ctx, ns, s.allMCPs())
@@ -528,6 +531,95 @@ func (s *services) makespan(ctx context.Context) error {
 	if err := download(ctx, s.pprofURL+"/heap", filepath.Join(s.opts.OutDir, "syncer-heap.pprof"), time.Minute); err != nil {
 		s.logf("Heap profile of the syncer: %v", err)
 	}
+	return nil
+}
+
+// ideal measures what a syncer that costs nothing and waits for nothing would get on
+// this machine: with the syncer stopped, the tenants create their Services (as in the
+// makespan) while the baseline's clients create the same number straight on the
+// workload cluster, all at once. Whatever a syncer does, the makespan includes this
+// work (the workload's creates cannot even start before the tenants'), so the ratio of
+// this time to the baseline is a floor of service_makespan_ratio that is measured, not
+// computed from CPU-seconds. Everything goes again before the makespan; the syncer is
+// restarted and its idle memory taken anew.
+func (s *services) ideal(ctx context.Context, baseline time.Duration) error {
+	sc := s.opts.Scale
+	const ns = "bench-ideal"
+	names := serviceNames(sc.ServicesPerMCP)
+	workloadNames := serviceNames(sc.Services())
+	s.env.Syncer.Stop(10 * time.Second)
+	clusters := append([]*kubernetes.Clientset{s.workload}, s.tenants...)
+	for _, cs := range clusters {
+		if err := ensureNamespace(ctx, cs, ns); err != nil {
+			return err
+		}
+	}
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	cpu0 := sampleCPU(s.components())
+	start := time.Now()
+	errs := make([]error, len(clusters))
+	var wg sync.WaitGroup
+	for i, cs := range clusters {
+		wg.Go(func() {
+			if i == 0 {
+				errs[i] = createServices(ctx, cs, ns, workloadNames, sc.MCPs*sc.ClientsPerMCP, nil)
+			} else {
+				errs[i] = createServices(ctx, cs, ns, names, sc.ClientsPerMCP, nil)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	use := sampleCPU(s.components()).since(cpu0)
+	s.logf("Ideal syncer: the tenants' %d Services and %d straight on the workload cluster at once: %s, ratio %.2f; %s",
+		sc.Services(), sc.Services(), took.Round(time.Millisecond), took.Seconds()/baseline.Seconds(), use)
+	s.res.detail("service_makespan_ideal_s", took.Seconds())
+	s.res.detail("service_makespan_ratio_ideal", took.Seconds()/baseline.Seconds())
+	s.res.cpuDetails("service_makespan_ideal", use)
+
+	start = time.Now()
+	for i, cs := range clusters {
+		wg.Go(func() {
+			list := names
+			if i == 0 {
+				list = workloadNames
+			}
+			if err := deleteServices(ctx, cs, ns, list, sc.MCPs*sc.ClientsPerMCP); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = deleteNamespace(ctx, cs, ns, 15*time.Minute)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.logf("Ideal run's Services deleted in %s", time.Since(start).Round(time.Second))
+
+	want, err := s.tenantServices(ctx)
+	if err != nil {
+		return err
+	}
+	restarted := time.Now()
+	if err := s.env.Syncer.Restart(0); err != nil {
+		return err
+	}
+	if _, err := s.waitResynced(ctx, want, restarted); err != nil {
+		return err
+	}
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	if s.rssIdle, s.heapIdle, err = s.syncerMemory(ctx); err != nil {
+		return err
+	}
+	s.res.detail("syncer_rss_idle_bytes", s.rssIdle)
 	return nil
 }
 
