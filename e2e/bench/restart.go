@@ -41,10 +41,7 @@ func (s *services) restart(ctx context.Context) error {
 
 	s.env.Syncer.Stop(10 * time.Second)
 	restarted := time.Now()
-	if err := s.env.Syncer.Restart(0); err != nil {
-		return err
-	}
-	resync, err := s.waitResynced(ctx, want, restarted)
+	resync, err := s.startSyncerAgain(ctx, want)
 	if err != nil {
 		return err
 	}
@@ -124,6 +121,17 @@ func (s *services) tenantServices(ctx context.Context) (map[string]int, error) {
 		want["services-"+vcdnsenv.MCPNamespace(m)] = len(list.Items)
 	}
 	return want, nil
+}
+
+// startSyncerAgain starts the stopped syncer with the same arguments and waits until
+// it has reconciled every tenant Service again (want, from tenantServices); it returns
+// how long that took.
+func (s *services) startSyncerAgain(ctx context.Context, want map[string]int) (time.Duration, error) {
+	started := time.Now()
+	if err := s.env.Syncer.Restart(0); err != nil {
+		return 0, err
+	}
+	return s.waitResynced(ctx, want, started)
 }
 
 // waitResynced polls the syncer's metrics until the Services controller of every MCP

@@ -163,6 +163,13 @@ func (s *services) setup(ctx context.Context) error {
 	s.idle = idle.cores()
 	s.logf("Idle landscape: %s", idle)
 	s.res.detail("landscape_idle_cores", s.idle)
+	return s.idleMemory(ctx)
+}
+
+// idleMemory takes the syncer's resident memory and heap in use with every MCP ready
+// and no Service of the benchmark, the mark that syncer_bytes_per_object counts from.
+func (s *services) idleMemory(ctx context.Context) error {
+	var err error
 	if s.rssIdle, s.heapIdle, err = s.syncerMemory(ctx); err != nil {
 		return err
 	}
@@ -545,12 +552,31 @@ func (s *services) makespan(ctx context.Context) error {
 func (s *services) ideal(ctx context.Context, baseline time.Duration) error {
 	sc := s.opts.Scale
 	const ns = "bench-ideal"
-	names := serviceNames(sc.ServicesPerMCP)
-	workloadNames := serviceNames(sc.Services())
+	// Who creates what: the baseline's clients on the workload cluster, each tenant
+	// its share with the makespan's clients.
+	type part struct {
+		cs      *kubernetes.Clientset
+		names   []string
+		clients int
+	}
+	parts := []part{{s.workload, serviceNames(sc.Services()), sc.MCPs * sc.ClientsPerMCP}}
+	for _, cs := range s.tenants {
+		parts = append(parts, part{cs, serviceNames(sc.ServicesPerMCP), sc.ClientsPerMCP})
+	}
+	// each runs f for every part at once and joins their errors.
+	each := func(f func(part) error) error {
+		errs := make([]error, len(parts))
+		var wg sync.WaitGroup
+		for i, p := range parts {
+			wg.Go(func() { errs[i] = f(p) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+
 	s.env.Syncer.Stop(10 * time.Second)
-	clusters := append([]*kubernetes.Clientset{s.workload}, s.tenants...)
-	for _, cs := range clusters {
-		if err := ensureNamespace(ctx, cs, ns); err != nil {
+	for _, p := range parts {
+		if err := ensureNamespace(ctx, p.cs, ns); err != nil {
 			return err
 		}
 	}
@@ -559,19 +585,7 @@ func (s *services) ideal(ctx context.Context, baseline time.Duration) error {
 	}
 	cpu0 := sampleCPU(s.components())
 	start := time.Now()
-	errs := make([]error, len(clusters))
-	var wg sync.WaitGroup
-	for i, cs := range clusters {
-		wg.Go(func() {
-			if i == 0 {
-				errs[i] = createServices(ctx, cs, ns, workloadNames, sc.MCPs*sc.ClientsPerMCP, nil)
-			} else {
-				errs[i] = createServices(ctx, cs, ns, names, sc.ClientsPerMCP, nil)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := each(func(p part) error { return createServices(ctx, p.cs, ns, p.names, p.clients, nil) }); err != nil {
 		return err
 	}
 	took := time.Since(start)
@@ -583,21 +597,13 @@ func (s *services) ideal(ctx context.Context, baseline time.Duration) error {
 	s.res.cpuDetails("service_makespan_ideal", use)
 
 	start = time.Now()
-	for i, cs := range clusters {
-		wg.Go(func() {
-			list := names
-			if i == 0 {
-				list = workloadNames
-			}
-			if err := deleteServices(ctx, cs, ns, list, sc.MCPs*sc.ClientsPerMCP); err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = deleteNamespace(ctx, cs, ns, 15*time.Minute)
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := each(func(p part) error {
+		if err := deleteServices(ctx, p.cs, ns, p.names, p.clients); err != nil {
+			return err
+		}
+		return deleteNamespace(ctx, p.cs, ns, 15*time.Minute)
+	})
+	if err != nil {
 		return err
 	}
 	s.logf("Ideal run's Services deleted in %s", time.Since(start).Round(time.Second))
@@ -606,21 +612,13 @@ func (s *services) ideal(ctx context.Context, baseline time.Duration) error {
 	if err != nil {
 		return err
 	}
-	restarted := time.Now()
-	if err := s.env.Syncer.Restart(0); err != nil {
-		return err
-	}
-	if _, err := s.waitResynced(ctx, want, restarted); err != nil {
+	if _, err := s.startSyncerAgain(ctx, want); err != nil {
 		return err
 	}
 	if err := s.settle(ctx); err != nil {
 		return err
 	}
-	if s.rssIdle, s.heapIdle, err = s.syncerMemory(ctx); err != nil {
-		return err
-	}
-	s.res.detail("syncer_rss_idle_bytes", s.rssIdle)
-	return nil
+	return s.idleMemory(ctx)
 }
 
 // deleteServices deletes the Services names of namespace ns, clients at a time.
