@@ -3,7 +3,7 @@
 # proxy. A built tool is reused until its pin (hack/versions.env) changes: the version
 # it was built from is stamped next to it in bin/.stamp/<tool>.
 #
-#   hack/build-tool.sh kube-apiserver|kube-controller-manager|kubectl|etcd|controller-gen
+#   hack/build-tool.sh kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kubectl|etcd|controller-gen
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ mkdir -p "$bin/.stamp" "$build"
 
 tool=${1:?usage: build-tool.sh TOOL}
 case "$tool" in
-  kube-apiserver|kube-controller-manager|kubectl) pin="$KUBERNETES_VERSION" ;;
+  kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kubectl) pin="$KUBERNETES_VERSION" ;;
   etcd) pin="$ETCD_VERSION" ;;
   controller-gen) pin="$CONTROLLER_TOOLS_VERSION" ;;
   *) echo "build-tool.sh: unknown tool $tool" >&2; exit 2 ;;
@@ -32,13 +32,14 @@ log() { printf '==> %s\n' "$*" >&2; }
 export GOFLAGS=-buildvcs=false GOWORK=off CGO_ENABLED=0
 
 case "$tool" in
-  kube-apiserver|kube-controller-manager|kubectl)
+  kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kubectl)
     # k8s.io/kubernetes replaces its staging modules with local paths, so it cannot be
     # built with `go install`. A module of our own requires it and replaces every staging
     # module with its published release of the same line.
     dir="$build/kube-$KUBERNETES_VERSION"
-    # The module is prepared once for all three tools; .tools records which.
-    if [ ! -f "$dir/go.sum" ] || [ "$(cat "$dir/.tools" 2>/dev/null)" != "kube-apiserver kube-controller-manager kubectl" ]; then
+    # The module is prepared once for all Kubernetes tools; .tools records which.
+    kube_tools="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
+    if [ ! -f "$dir/go.sum" ] || [ "$(cat "$dir/.tools" 2>/dev/null)" != "$kube_tools" ]; then
       log "preparing k8s.io/kubernetes $KUBERNETES_VERSION build module"
       rm -rf "$dir" && mkdir -p "$dir"
       gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -51,15 +52,21 @@ case "$tool" in
         echo
         sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/.*#replace \1 => \1 '"$KUBERNETES_STAGING_VERSION"'#p' "$gomod"
       } > "$dir/go.mod"
-      for t in kube-apiserver kube-controller-manager kubectl; do
+      for t in $kube_tools; do
         mkdir -p "$dir/cmd/$t" && cp "$root/hack/tools/$t/main.go" "$dir/cmd/$t/"
       done
       (cd "$dir" && go mod tidy)
-      echo "kube-apiserver kube-controller-manager kubectl" > "$dir/.tools"
+      echo "$kube_tools" > "$dir/.tools"
     fi
     mkdir -p "$dir/cmd/$tool" && cp "$main" "$dir/cmd/$tool/"
-    log "building $tool $KUBERNETES_VERSION (about 7 minutes cold)"
-    (cd "$dir" && go build -trimpath -o "$bin/$tool" "./cmd/$tool")
+    log "building $tool $KUBERNETES_VERSION (about 7 minutes cold, 1-2 minutes each after)"
+    # The version stamped in, so that --version and skew checks tell the truth.
+    minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
+    major=${KUBERNETES_VERSION#v}; major=${major%%.*}
+    pkg=k8s.io/component-base/version
+    ldflags="-X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/client-go/pkg/version.gitMajor=$major -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+    (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin/$tool" "./cmd/$tool")
     ;;
   etcd)
     dir="$build/etcd-$ETCD_VERSION"
