@@ -16,13 +16,15 @@ import (
 )
 
 // pki is what a cluster's API server needs: a CA, a serving certificate for loopback
-// signed by it, and the key that signs service account tokens.
+// (and extra addresses) signed by it, the key that signs service account tokens, and
+// the client certificate it presents to kubelets.
 type pki struct {
-	CAPath, CertPath, KeyPath, SAKeyPath string
-	CAPEM                                []byte
+	CAPath, CertPath, KeyPath, SAKeyPath        string
+	KubeletClientCertPath, KubeletClientKeyPath string
+	CAPEM                                       []byte
 }
 
-func writePKI(dir string) (*pki, error) {
+func writePKI(dir string, extraIPs ...net.IP) (*pki, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -56,23 +58,42 @@ func writePKI(dir string) (*pki, error) {
 		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPAddresses:  append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}, extraIPs...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, fmt.Errorf("creating serving certificate: %w", err)
+	}
+	// The API server's identity towards kubelets (logs, exec, port-forward).
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	clientTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, ca, &clientKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("creating kubelet client certificate: %w", err)
 	}
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	p := &pki{
-		CAPath:    filepath.Join(dir, "ca.crt"),
-		CertPath:  filepath.Join(dir, "apiserver.crt"),
-		KeyPath:   filepath.Join(dir, "apiserver.key"),
-		SAKeyPath: filepath.Join(dir, "sa.key"),
-		CAPEM:     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		CAPath:                filepath.Join(dir, "ca.crt"),
+		CertPath:              filepath.Join(dir, "apiserver.crt"),
+		KeyPath:               filepath.Join(dir, "apiserver.key"),
+		SAKeyPath:             filepath.Join(dir, "sa.key"),
+		KubeletClientCertPath: filepath.Join(dir, "apiserver-kubelet-client.crt"),
+		KubeletClientKeyPath:  filepath.Join(dir, "apiserver-kubelet-client.key"),
+		CAPEM:                 pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 	}
 	keyPEM, err := ecKeyPEM(key)
 	if err != nil {
@@ -82,11 +103,17 @@ func writePKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
+	clientKeyPEM, err := ecKeyPEM(clientKey)
+	if err != nil {
+		return nil, err
+	}
 	for path, data := range map[string][]byte{
-		p.CAPath:    p.CAPEM,
-		p.CertPath:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		p.KeyPath:   keyPEM,
-		p.SAKeyPath: saPEM,
+		p.CAPath:                p.CAPEM,
+		p.CertPath:              pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		p.KeyPath:               keyPEM,
+		p.SAKeyPath:             saPEM,
+		p.KubeletClientCertPath: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientDER}),
+		p.KubeletClientKeyPath:  clientKeyPEM,
 	} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return nil, err

@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +41,13 @@ type ClusterOptions struct {
 	// NoControllerManager skips kube-controller-manager (no namespace deletion, no
 	// garbage collection) for clusters that do not need it.
 	NoControllerManager bool
+	// Node gives the cluster a node that runs its Pods (containerd, kubelet and
+	// kube-proxy in a network namespace of its own), a kube-scheduler, and its own
+	// DNS as a CoreDNS Deployment (see Node and StartClusterDNS). The cluster then
+	// takes the Service range of its node's slot, and its API server serves at the
+	// host's end of the node's link, where Pods of every cluster reach it. Needs root
+	// (CanRunNodes).
+	Node bool
 }
 
 // Cluster is one running control plane.
@@ -56,6 +65,11 @@ type Cluster struct {
 	Etcd              *Etcd
 	APIServer         *Process
 	ControllerManager *Process
+	// Scheduler and Node run only in clusters with a node.
+	Scheduler *Process
+	Node      *Node
+	// DNS is the cluster's own CoreDNS Deployment, in clusters with a node.
+	DNS *ClusterDNS
 
 	caPEM  []byte
 	tokens map[string]string
@@ -74,6 +88,19 @@ var controllers = strings.Join([]string{
 	"validatingadmissionpolicy-status-controller",
 }, ",")
 
+// nodeControllers are the controllers a cluster with a node needs besides: workloads
+// and the Pods they leave behind.
+var nodeControllers = strings.Join([]string{
+	"deployment-controller",
+	"replicaset-controller",
+	"statefulset-controller",
+	"daemonset-controller",
+	"job-controller",
+	"pod-garbage-collector-controller",
+	"endpointslice-mirroring-controller",
+	"node-lifecycle-controller", // takes the not-ready taint off a Ready node
+}, ",")
+
 // StartCluster starts a cluster and waits until its API server is ready.
 func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterOptions) (*Cluster, error) {
 	start := time.Now()
@@ -90,14 +117,29 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// A node's slot decides the cluster's Service range and where its API server is
+	// reached, so it comes first.
+	var node *Node
+	if opts.Node {
+		var err error
+		if node, err = l.newNode(name, opts.DualStack); err != nil {
+			return nil, fmt.Errorf("node of cluster %s: %w", name, err)
+		}
+		l.addCloser(func() error { return node.teardown() })
+	}
 	cidrs := opts.ServiceCIDRs
+	if node != nil && len(cidrs) == 0 {
+		for _, p := range node.Net.ServiceCIDRs {
+			cidrs = append(cidrs, p.String())
+		}
+	}
 	if len(cidrs) == 0 {
 		cidrs = []string{fmt.Sprintf("10.%d.0.0/16", 96+n)}
 		if opts.DualStack {
 			cidrs = append(cidrs, fmt.Sprintf("fd00:10:%d::/112", 96+n))
 		}
 	}
-	c := &Cluster{Name: name, Dir: dir, ServiceCIDRs: cidrs, tokens: map[string]string{}}
+	c := &Cluster{Name: name, Dir: dir, ServiceCIDRs: cidrs, Node: node, tokens: map[string]string{}}
 
 	var etcd *Etcd
 	var err error
@@ -111,13 +153,30 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 	}
 	c.Etcd = etcd
 
-	p, err := writePKI(dir)
+	// Where the API server listens: loopback, or the host's end of the node's link.
+	bindIP := "127.0.0.1"
+	var extraIPs []net.IP
+	if node != nil {
+		bindIP = node.Net.HostIPs[0].String()
+		extraIPs = append(extraIPs, net.ParseIP(bindIP))
+		for _, cidr := range cidrs {
+			if p, err := netip.ParsePrefix(cidr); err == nil {
+				extraIPs = append(extraIPs, net.IP(p.Addr().Next().AsSlice())) // the kubernetes Service
+			}
+		}
+	}
+	p, err := writePKI(dir, extraIPs...)
 	if err != nil {
 		return nil, fmt.Errorf("writing certificates of cluster %s: %w", name, err)
 	}
 	c.caPEM = p.CAPEM
 	var tokenFile strings.Builder
 	users := append([]User{{Name: AdminUser, Groups: []string{"system:masters"}}}, opts.Users...)
+	if node != nil {
+		// The node's identities: the kubelet (Node authorizer) and kube-proxy (bound to
+		// system:node-proxier by the bootstrap policy).
+		users = append(users, User{Name: "system:node:" + node.Name, Groups: []string{"system:nodes"}}, User{Name: "system:kube-proxy"})
+	}
 	for _, u := range users {
 		tok, err := randomToken()
 		if err != nil {
@@ -136,20 +195,30 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		return nil, err
 	}
 
-	ports, err := freePorts(2)
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	c.Host = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+	c.Host = fmt.Sprintf("https://%s:%d", bindIP, ports[0])
 	apiserver, err := l.Binary("kube-apiserver")
 	if err != nil {
 		return nil, err
 	}
-	c.APIServer, err = l.Start(dir, "kube-apiserver", apiserver,
+	authorization := "RBAC"
+	var nodeArgs []string
+	if node != nil {
+		authorization = "Node,RBAC"
+		nodeArgs = []string{
+			"--kubelet-client-certificate", p.KubeletClientCertPath,
+			"--kubelet-client-key", p.KubeletClientKeyPath,
+			"--kubelet-preferred-address-types", "InternalIP,Hostname",
+		}
+	}
+	c.APIServer, err = l.Start(dir, "kube-apiserver", apiserver, append([]string{
 		"--etcd-servers", etcd.Endpoint,
-		"--etcd-prefix", "/registry/"+name,
-		"--bind-address", "127.0.0.1",
-		"--advertise-address", "127.0.0.1",
+		"--etcd-prefix", "/registry/" + name,
+		"--bind-address", bindIP,
+		"--advertise-address", bindIP,
 		"--secure-port", fmt.Sprint(ports[0]),
 		"--tls-cert-file", p.CertPath,
 		"--tls-private-key-file", p.KeyPath,
@@ -157,7 +226,7 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		"--service-account-signing-key-file", p.SAKeyPath,
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--token-auth-file", tokenPath,
-		"--authorization-mode", "RBAC",
+		"--authorization-mode", authorization,
 		"--service-cluster-ip-range", strings.Join(cidrs, ","),
 		"--allow-privileged",
 		"--profiling", // /debug/pprof for cluster-admin: the benchmark profiles API servers
@@ -165,7 +234,7 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		"--audit-log-path", auditLog,
 		"--audit-log-format", "json",
 		"--v", "1",
-	)
+	}, nodeArgs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,12 +252,16 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		if err != nil {
 			return nil, err
 		}
+		ctrls := controllers
+		if node != nil {
+			ctrls += "," + nodeControllers
+		}
 		c.ControllerManager, err = l.Start(dir, "kube-controller-manager", kcm,
 			"--kubeconfig", c.KubeconfigPath,
 			"--authentication-kubeconfig", c.KubeconfigPath,
 			"--authorization-kubeconfig", c.KubeconfigPath,
 			"--leader-elect=false",
-			"--controllers", controllers,
+			"--controllers", ctrls,
 			"--service-account-private-key-file", p.SAKeyPath,
 			"--root-ca-file", p.CAPath,
 			"--bind-address", "127.0.0.1",
@@ -203,11 +276,44 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		}
 	}
 
+	if node != nil {
+		if err := l.startScheduler(ctx, c, ports[2]); err != nil {
+			return nil, err
+		}
+		if err := node.start(ctx, l, c, p.CAPath); err != nil {
+			return nil, fmt.Errorf("node of cluster %s: %w", name, err)
+		}
+		if c.DNS, err = l.StartClusterDNS(ctx, c); err != nil {
+			return nil, fmt.Errorf("DNS of cluster %s: %w", name, err)
+		}
+	}
+
 	l.mu.Lock()
 	l.clusters[name] = c
 	l.mu.Unlock()
 	l.opts.Logf("cluster %s ready in %s at %s (services %s)", name, time.Since(start).Round(100*time.Millisecond), c.Host, strings.Join(cidrs, ","))
 	return c, nil
+}
+
+// startScheduler runs a kube-scheduler for the cluster's node, on loopback.
+func (l *Landscape) startScheduler(ctx context.Context, c *Cluster, port int) error {
+	bin, err := l.Binary("kube-scheduler")
+	if err != nil {
+		return err
+	}
+	c.Scheduler, err = l.Start(c.Dir, "kube-scheduler", bin,
+		"--kubeconfig", c.KubeconfigPath,
+		"--authentication-kubeconfig", c.KubeconfigPath,
+		"--authorization-kubeconfig", c.KubeconfigPath,
+		"--leader-elect=false",
+		"--bind-address", "127.0.0.1",
+		"--secure-port", fmt.Sprint(port),
+		"--v", "1",
+	)
+	if err != nil {
+		return err
+	}
+	return c.waitHealthz(ctx, c.Scheduler, fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
 }
 
 // StopAPIServer stops the cluster's API server (its etcd and data stay).

@@ -30,6 +30,9 @@ type Options struct {
 	// SharedEtcd makes all clusters store their data in one etcd, each under its own
 	// prefix, instead of one etcd per cluster.
 	SharedEtcd bool
+	// ImagesDir holds the image tarballs of `make images`, imported into every node.
+	// Default: the repository's _output/images.
+	ImagesDir string
 	// Logf reports progress. Default: silent.
 	Logf func(format string, args ...any)
 }
@@ -41,6 +44,7 @@ type Landscape struct {
 
 	mu       sync.Mutex
 	procs    []*Process
+	closers  []func() error
 	clusters map[string]*Cluster
 	shared   *Etcd
 	nextCIDR int
@@ -63,12 +67,17 @@ func New(opts Options) (*Landscape, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if opts.BinDir == "" {
+	if opts.BinDir == "" || opts.ImagesDir == "" {
 		root, err := RepoRoot()
 		if err != nil {
 			return nil, err
 		}
-		opts.BinDir = filepath.Join(root, "bin")
+		if opts.BinDir == "" {
+			opts.BinDir = filepath.Join(root, "bin")
+		}
+		if opts.ImagesDir == "" {
+			opts.ImagesDir = filepath.Join(root, "_output", "images")
+		}
 	}
 	return &Landscape{opts: opts, dir: dir, clusters: map[string]*Cluster{}}, nil
 }
@@ -80,7 +89,7 @@ func (l *Landscape) Dir() string { return l.dir }
 func (l *Landscape) Binary(name string) (string, error) {
 	var dirs []string
 	switch name {
-	case "etcd", "kube-apiserver", "kube-controller-manager":
+	case "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler":
 		if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" {
 			dirs = append(dirs, a)
 		}
@@ -119,16 +128,29 @@ func (l *Landscape) StartEnv(dir, name, path string, env []string, args ...strin
 	return p, nil
 }
 
-// Stop stops every process the landscape started, newest first. It is safe to call
-// more than once.
-func (l *Landscape) Stop() {
+// Stop tears down the nodes (which remove what they made on the host) and stops
+// every process the landscape started, newest first. It is safe to call more than
+// once. The error lists what could not be removed.
+func (l *Landscape) Stop() error {
 	l.mu.Lock()
-	procs := l.procs
-	l.procs, l.stopped = nil, true
+	procs, closers := l.procs, l.closers
+	l.procs, l.closers, l.stopped = nil, nil, true
 	l.mu.Unlock()
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i]())
+	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].Stop(5 * time.Second)
 	}
+	return errors.Join(errs...)
+}
+
+// addCloser registers a teardown that Stop runs before it stops the processes.
+func (l *Landscape) addCloser(f func() error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closers = append(l.closers, f)
 }
 
 // Processes lists the processes the landscape started, for leak checks.

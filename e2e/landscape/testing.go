@@ -33,7 +33,9 @@ func ForTest(t testing.TB, opts Options) *Landscape {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		l.Stop()
+		if err := l.Stop(); err != nil {
+			t.Errorf("landscape teardown: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("landscape data and logs kept in %s", l.Dir())
 			return
@@ -41,4 +43,16 @@ func ForTest(t testing.TB, opts Options) *Landscape {
 		_ = os.RemoveAll(filepath.Clean(l.Dir()))
 	})
 	return l
+}
+
+// RequireNodes skips t where nodes cannot run (CanRunNodes says why), or fails it when
+// CI=true: CI machines must run every test.
+func RequireNodes(t testing.TB) {
+	t.Helper()
+	if err := CanRunNodes(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("nodes cannot run here, and CI=true: %v", err)
+		}
+		t.Skipf("nodes cannot run here: %v", err)
+	}
 }

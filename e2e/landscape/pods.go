@@ -1,0 +1,125 @@
+package landscape
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/vcdns/vcdns/images"
+)
+
+// ProbePod is a Pod of the test image (cmd/vcdns-probe) that runs args once; RunPod
+// runs it and returns what it reported.
+func ProbePod(ns, name string, args ...string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app.kubernetes.io/name": "vcdns-probe"}},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			AutomountServiceAccountToken:  ptr.To(false),
+			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			Containers: []corev1.Container{{
+				Name:                     "probe",
+				Image:                    images.Probe.Ref(),
+				ImagePullPolicy:          corev1.PullNever,
+				Args:                     args,
+				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			}},
+		},
+	}
+}
+
+// ServerDeployment is a Deployment of the test image's HTTP server on port 8080: each
+// replica answers with its Pod's name and address (served-by=<pod> pod-ip=<ip> ...).
+func ServerDeployment(ns, name string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	env := func(name, path string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					AutomountServiceAccountToken:  ptr.To(false),
+					TerminationGracePeriodSeconds: ptr.To[int64](1),
+					Containers: []corev1.Container{{
+						Name:            "server",
+						Image:           images.Probe.Ref(),
+						ImagePullPolicy: corev1.PullNever,
+						Args:            []string{"serve", "-addr", ":8080"},
+						Env:             []corev1.EnvVar{env("POD_NAME", "metadata.name"), env("POD_IP", "status.podIP")},
+						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
+							PeriodSeconds: 1,
+						},
+					}},
+				},
+			},
+		},
+	}
+}
+
+// RunPod creates the Pod, waits until it has ended, and returns the line it reported
+// (its termination message). A Pod that failed returns its report as the error. The
+// Pod is deleted either way.
+func (c *Cluster) RunPod(ctx context.Context, pod *corev1.Pod, timeout time.Duration) (string, error) {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pods := cs.CoreV1().Pods(pod.Namespace)
+	// A namespace's default ServiceAccount appears shortly after the namespace, and
+	// Pods are refused until it does.
+	for {
+		_, err = pods.Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "serviceaccount") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	defer func() {
+		_ = pods.Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+	}()
+	for {
+		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
+			var msg string
+			for _, st := range p.Status.ContainerStatuses {
+				if st.State.Terminated != nil {
+					msg = strings.TrimSpace(st.State.Terminated.Message)
+				}
+			}
+			if p.Status.Phase == corev1.PodFailed {
+				return "", fmt.Errorf("Pod %s/%s of cluster %s failed: %s", pod.Namespace, pod.Name, c.Name, msg)
+			}
+			return msg, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("Pod %s/%s of cluster %s did not end within %s:%s", pod.Namespace, pod.Name, c.Name, timeout, podProblems(cs, pod.Namespace))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
