@@ -39,7 +39,8 @@ type Node struct {
 
 	Containerd, Kubelet, KubeProxy *Process
 
-	// stateDir holds containerd's socket and state: short paths, under runDir.
+	// stateDir holds containerd's socket and state and the kubelet's root: short
+	// paths (unix sockets), under runDir.
 	stateDir string
 	socket   string
 	// cgroup is the node's cgroup in every hierarchy: the kubelet's cgroupRoot, and,
@@ -133,7 +134,7 @@ func (n *Node) start(ctx context.Context, l *Landscape, c *Cluster, caPath strin
 		return err
 	}
 	files[resolvConf] = string(hostResolv)
-	files[filepath.Join(n.Dir, "kubelet.yaml")] = kubeletConfig(n.Net, filepath.Join(n.Dir, "kubelet"), filepath.Join(n.Dir, "pods"), caPath, n.socket, resolvConf, "/"+n.cgroup)
+	files[filepath.Join(n.Dir, "kubelet.yaml")] = kubeletConfig(n.Net, filepath.Join(n.Dir, "pods"), caPath, n.socket, resolvConf, "/"+n.cgroup)
 	files[filepath.Join(n.Dir, "kube-proxy.yaml")] = kubeProxyConfig(n.Net, filepath.Join(n.Dir, "kube-proxy.kubeconfig"), n.Name)
 	for path, content := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -171,7 +172,7 @@ func (n *Node) start(ctx context.Context, l *Landscape, c *Cluster, caPath strin
 	if n.Kubelet, err = n.startProcess("kubelet", kubelet,
 		"--config", filepath.Join(n.Dir, "kubelet.yaml"),
 		"--kubeconfig", filepath.Join(n.Dir, "kubelet.kubeconfig"),
-		"--root-dir", filepath.Join(n.Dir, "kubelet"),
+		"--root-dir", filepath.Join(n.stateDir, "kubelet"), // short: it holds unix sockets
 		"--hostname-override", n.Name,
 		"--node-ip", strings.Join(nodeIPs, ","),
 		"--v", "1",
@@ -414,10 +415,8 @@ func (n *Node) sweep() error {
 	removeEmpty("/run/containerd/s", "/run/containerd")
 	// The images and snapshots are large; the rest of the node's folder (logs,
 	// configuration) stays with the landscape's data until the landscape removes it.
-	for _, d := range []string{"containerd", "kubelet"} {
-		if err := os.RemoveAll(filepath.Join(n.Dir, d)); err != nil {
-			errs = append(errs, err)
-		}
+	if err := os.RemoveAll(filepath.Join(n.Dir, "containerd")); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

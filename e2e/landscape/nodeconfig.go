@@ -92,7 +92,7 @@ func cniConfig(network, ipamDir string, podCIDRs []netip.Prefix) (string, error)
 // kubeletConfig: cgroup v1 with cgroupfs under a root of the node's own, the node's
 // containerd, the cluster's DNS, everything it writes under the node's folder, and
 // eviction thresholds that a shared development machine does not trip.
-func kubeletConfig(n Net, rootDir, podLogsDir, caPath, socket, resolvConf, cgroupRoot string) string {
+func kubeletConfig(n Net, podLogsDir, caPath, socket, resolvConf, cgroupRoot string) string {
 	var dns []string
 	for _, ip := range n.ClusterDNSIPs() {
 		dns = append(dns, fmt.Sprintf("%q", ip.String()))

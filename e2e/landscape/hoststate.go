@@ -1,0 +1,115 @@
+package landscape
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// HostState lists, per kind, what a landscape with nodes can leave on the host: network
+// namespaces, links, routes, firewall rules, mounts, cgroups, node processes, the
+// state folders of nodes, containerd, CNI and the kubelet, and forwarding settings.
+// Compare one taken before a landscape with one taken after its Stop (Leftovers).
+// Only processes of node programs are listed, so that control planes of other
+// landscapes running at the same time do not count.
+func HostState() (map[string][]string, error) {
+	s := map[string][]string{}
+	lines := func(kind, name string, args ...string) error {
+		out, err := exec.Command(name, args...).Output()
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				s[kind] = append(s[kind], l)
+			}
+		}
+		return nil
+	}
+	for kind, cmd := range map[string][]string{
+		"netns":        {"ip", "netns", "list"},
+		"links":        {"ip", "-o", "link", "show"},
+		"routes":       {"ip", "route", "show", "table", "all"},
+		"routes6":      {"ip", "-6", "route", "show", "table", "all"},
+		"iptables":     {"iptables-save"},
+		"ip6tables":    {"ip6tables-save"},
+		"nftables":     {"nft", "list", "ruleset"},
+		"addresses":    {"ip", "-o", "addr", "show"},
+		"node-process": {"pgrep", "-a", "-f", "containerd|kubelet|kube-proxy|vcdns-probe"},
+	} {
+		if kind == "nftables" {
+			if _, err := exec.LookPath("nft"); err != nil {
+				continue
+			}
+		}
+		if err := lines(kind, cmd[0], cmd[1:]...); err != nil && kind != "node-process" {
+			return nil, err // pgrep exits 1 when nothing matches
+		}
+	}
+	// Link lines carry counters-free state; drop the link index so renumbering does
+	// not count, and the pgrep lines' pids stay (a leftover process is one).
+	for i, l := range s["links"] {
+		if _, rest, ok := strings.Cut(l, ": "); ok {
+			s["links"][i] = rest
+		}
+	}
+	for i, l := range s["addresses"] {
+		if _, rest, ok := strings.Cut(l, ": "); ok {
+			s["addresses"][i] = strings.Split(rest, " valid_lft")[0]
+		}
+	}
+	self := fmt.Sprint(os.Getpid())
+	s["node-process"] = slices.DeleteFunc(s["node-process"], func(l string) bool {
+		return strings.HasPrefix(l, self+" ") || strings.Contains(l, "pgrep")
+	})
+	mounts, err := Mounts()
+	if err != nil {
+		return nil, err
+	}
+	s["mounts"] = mounts
+	hs, err := hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hs {
+		entries, _ := os.ReadDir(h)
+		for _, e := range entries {
+			if e.IsDir() {
+				s["cgroups"] = append(s["cgroups"], filepath.Join(h, e.Name()))
+			}
+		}
+	}
+	for _, p := range []string{runDir, "/run/containerd", "/var/lib/cni", "/var/lib/kubelet", "/var/lib/containerd", podLogsLink, "/var/log/pods", "/etc/cni"} {
+		if _, err := os.Stat(p); err == nil {
+			s["paths"] = append(s["paths"], p)
+		}
+	}
+	for _, k := range []string{"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"} {
+		b, err := os.ReadFile(filepath.Join("/proc/sys", k))
+		if err != nil {
+			return nil, err
+		}
+		s["sysctls"] = append(s["sysctls"], k+"="+strings.TrimSpace(string(b)))
+	}
+	for k := range s {
+		slices.Sort(s[k])
+	}
+	return s, nil
+}
+
+// Leftovers lists what after holds that before did not, one "kind: item" a line.
+func Leftovers(before, after map[string][]string) []string {
+	var left []string
+	for kind, items := range after {
+		for _, it := range items {
+			if !slices.Contains(before[kind], it) {
+				left = append(left, kind+": "+it)
+			}
+		}
+	}
+	slices.Sort(left)
+	return left
+}

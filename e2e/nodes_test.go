@@ -1,0 +1,330 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/vcdns/vcdns/e2e/dataplane"
+	"github.com/vcdns/vcdns/e2e/landscape"
+	"github.com/vcdns/vcdns/images"
+)
+
+// TestNodes proves the landscape's real nodes the way a user sees them: from Pods,
+// through their resolv.conf, with real packets through kube-proxy, within a cluster
+// and across the flat network; and that teardown leaves nothing on the host.
+func TestNodes(t *testing.T) {
+	landscape.RequireNodes(t)
+	before, err := landscape.HostState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	l := landscape.ForTest(t, landscape.Options{})
+	// Stopped here, not only by ForTest's cleanup, so that the leak check runs after it.
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = l.Stop()
+		}
+	}()
+
+	one, err := l.StartCluster(ctx, "cluster-1", landscape.ClusterOptions{Node: true, DualStack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := l.StartCluster(ctx, "cluster-2", landscape.ClusterOptions{Node: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []*landscape.Cluster{one, two} {
+		opts := dataplane.Options{IPv4Pool: c.Node.Net.LBPools[0]}
+		if len(c.Node.Net.LBPools) > 1 {
+			opts.IPv6Pool = c.Node.Net.LBPools[1]
+		}
+		gw, err := landscape.GatewayAPICRDFiles()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.InstallCRDs(ctx, gw...); err != nil {
+			t.Fatal(err)
+		}
+		if err := dataplane.Start(ctx, c.Config, opts); err != nil {
+			t.Fatalf("data plane of cluster %d: %v", i+1, err)
+		}
+	}
+	cs1, cs2 := mustClientset(t, one), mustClientset(t, two)
+
+	// A backend of two replicas behind a dual-stack Service, and a LoadBalancer for it.
+	const ns = "web"
+	for _, cs := range []kubernetes.Interface{cs1, cs2} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cs1.AppsV1().Deployments(ns).Create(ctx, landscape.ServerDeployment(ns, "echo", 2), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dual := corev1.IPFamilyPolicyPreferDualStack
+	httpPort := []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}
+	if _, err := cs1.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "echo"},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "echo"}, Ports: httpPort, IPFamilyPolicy: &dual},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs1.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "echo-lb"},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "echo"}, Ports: httpPort},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := landscape.WaitDeploymentReady(ctx, cs1, ns, "echo", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	backends := podIPs(ctx, t, cs1, ns, "app=echo")
+	lbIP := waitLoadBalancerIP(ctx, t, cs1, ns, "echo-lb")
+	if !one.Node.Net.LBPools[0].Contains(netip.MustParseAddr(lbIP)) {
+		t.Fatalf("LoadBalancer address %s is not from cluster 1's pool %s", lbIP, one.Node.Net.LBPools[0])
+	}
+
+	t.Run("a Pod fetches a Service by its cluster DNS name and a backend Pod answers", func(t *testing.T) {
+		out, err := one.RunPod(ctx, landscape.ProbePod(ns, "get-by-name", "get", "http://echo.web.svc.cluster.local/hello"), 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := cs1.CoreV1().Services(ns).Get(ctx, "echo", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, svc.Spec.ClusterIP+":80", "echo.web.svc.cluster.local", "/hello", backends)
+	})
+
+	t.Run("a Pod resolves the Service's IPv6 address and fetches through it", func(t *testing.T) {
+		svc, err := cs1.CoreV1().Services(ns).Get(ctx, "echo", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(svc.Spec.ClusterIPs) != 2 {
+			t.Fatalf("Service echo of the dual-stack cluster has ClusterIPs %v", svc.Spec.ClusterIPs)
+		}
+		out, err := one.RunPod(ctx, landscape.ProbePod(ns, "lookup-aaaa", "lookup", "-type", "AAAA", "echo.web.svc.cluster.local"), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "AAAA " + svc.Spec.ClusterIPs[1]; out != want {
+			t.Fatalf("lookup: got %q, want %q", out, want)
+		}
+		out, err = one.RunPod(ctx, landscape.ProbePod(ns, "get-v6", "get", fmt.Sprintf("http://[%s]/", svc.Spec.ClusterIPs[1])), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, fmt.Sprintf("[%s]:80", svc.Spec.ClusterIPs[1]), fmt.Sprintf("[%s]", svc.Spec.ClusterIPs[1]), "/", backends)
+	})
+
+	t.Run("a Pod reaches its cluster's API server by kubernetes.default", func(t *testing.T) {
+		// /version is open to anyone; its body names the API server's release.
+		out, err := two.RunPod(ctx, landscape.ProbePod(ns, "get-apiserver", "get", "-insecure", "https://kubernetes.default.svc.cluster.local/version"), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out, "status=200 remote="+two.Node.Net.ServiceCIDRs[0].Addr().Next().String()+":443 ") || !strings.Contains(out, `"gitVersion": "v1.35.4"`) {
+			t.Fatalf("API server through kubernetes.default: %q", out)
+		}
+	})
+
+	t.Run("a Pod on cluster 2 reaches a cluster-1 LoadBalancer address", func(t *testing.T) {
+		out, err := two.RunPod(ctx, landscape.ProbePod(ns, "get-lb", "get", "http://"+lbIP+"/from-2"), 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, lbIP+":80", lbIP, "/from-2", backends)
+	})
+
+	t.Run("a Pod on cluster 2 resolves a zone its Corefile forwards to a DNS server on cluster 1", func(t *testing.T) {
+		// A DNS server on cluster 1 behind a LoadBalancer address, answering one name
+		// of the zone example.test with the LoadBalancer address of the backend.
+		dnsIP := startZoneServer(ctx, t, cs1, ns, "example.test", map[string]string{"app.example.test": lbIP})
+		cm, err := cs2.CoreV1().ConfigMaps(landscape.ClusterDNSNamespace).Get(ctx, landscape.ClusterDNSName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["Corefile"] += fmt.Sprintf("example.test:53 {\n    forward . %s\n    cache 5\n}\n", dnsIP)
+		if _, err := cs2.CoreV1().ConfigMaps(landscape.ClusterDNSNamespace).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// The kubelet brings the ConfigMap to the CoreDNS Pod, which reloads it; the
+		// Pod asks until then.
+		out, err := two.RunPod(ctx, landscape.ProbePod(ns, "lookup-forwarded", "lookup", "-timeout", "90s", "app.example.test"), 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "A " + lbIP; out != want {
+			t.Fatalf("lookup through cluster 2's CoreDNS: got %q, want %q", out, want)
+		}
+		out, err = two.RunPod(ctx, landscape.ProbePod(ns, "get-forwarded", "get", "http://app.example.test/by-name"), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, lbIP+":80", "app.example.test", "/by-name", backends)
+	})
+
+	t.Run("teardown leaves nothing on the host", func(t *testing.T) {
+		stopped = true
+		if err := l.Stop(); err != nil {
+			t.Fatalf("teardown: %v", err)
+		}
+		after, err := landscape.HostState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := landscape.Leftovers(before, after); len(left) > 0 {
+			t.Fatalf("the landscape left on the host:\n  %s", strings.Join(left, "\n  "))
+		}
+	})
+
+	t.Run("a second landscape starts right after", func(t *testing.T) {
+		l2 := landscape.ForTest(t, landscape.Options{})
+		c, err := l2.StartCluster(ctx, "again", landscape.ClusterOptions{Node: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.RunPod(ctx, landscape.ProbePod("default", "lookup", "lookup", "kubernetes.default.svc.cluster.local"), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "A " + c.Node.Net.ServiceCIDRs[0].Addr().Next().String(); out != want {
+			t.Fatalf("lookup: got %q, want %q", out, want)
+		}
+		if err := l2.Stop(); err != nil {
+			t.Fatalf("teardown: %v", err)
+		}
+		after, err := landscape.HostState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := landscape.Leftovers(before, after); len(left) > 0 {
+			t.Fatalf("the second landscape left on the host:\n  %s", strings.Join(left, "\n  "))
+		}
+	})
+}
+
+// servedRE parses the report of `vcdns-probe get` from the test image's server.
+var servedRE = regexp.MustCompile(`^status=200 remote=(\S+) body=served-by=(\S+) pod-ip=(\S+) host=(\S+) path=(\S+)$`)
+
+// checkServedBy checks that a fetch went to remote, asked for host and path, and was
+// answered by one of the backends (Pod name -> IP).
+func checkServedBy(t *testing.T, out, remote, host, path string, backends map[string]string) {
+	t.Helper()
+	m := servedRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("unexpected answer %q", out)
+	}
+	if m[1] != remote || m[4] != host || m[5] != path {
+		t.Fatalf("answer %q: want remote %s, host %s, path %s", out, remote, host, path)
+	}
+	if ip, ok := backends[m[2]]; !ok || ip != m[3] {
+		t.Fatalf("answer %q: served by %s (%s), not one of the backends %v", out, m[2], m[3], backends)
+	}
+}
+
+func mustClientset(t *testing.T, c *landscape.Cluster) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// podIPs maps the names of the running Pods that match selector to their IPs.
+func podIPs(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, selector string) map[string]string {
+	t.Helper()
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips := map[string]string{}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			ips[p.Name] = p.Status.PodIP
+		}
+	}
+	if len(ips) == 0 {
+		t.Fatalf("no running Pod matches %s in %s", selector, ns)
+	}
+	return ips
+}
+
+func waitLoadBalancerIP(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string) string {
+	t.Helper()
+	var ip string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		ip = svc.Status.LoadBalancer.Ingress[0].IP
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("Service %s/%s has no load-balancer address: %v", ns, name, err)
+	}
+	return ip
+}
+
+// startZoneServer runs CoreDNS on the cluster answering zone from hosts (name -> IPv4),
+// behind a LoadBalancer Service, and returns its load-balancer address.
+func startZoneServer(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, zone string, hosts map[string]string) string {
+	t.Helper()
+	var entries strings.Builder
+	for name, ip := range hosts {
+		fmt.Fprintf(&entries, "        %s %s\n", ip, name)
+	}
+	corefile := fmt.Sprintf("%s:53 {\n    hosts {\n%s    }\n    ready :8181\n}\n", zone, entries.String())
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "zone"},
+		Data:       map[string]string{"Corefile": corefile},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "zone"}
+	d := landscape.ServerDeployment(ns, "zone", 1)
+	d.Spec.Selector.MatchLabels, d.Spec.Template.Labels = labels, labels
+	d.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](images.NonRoot)}
+	c := &d.Spec.Template.Spec.Containers[0]
+	c.Image, c.Args, c.Env = images.CoreDNS.Ref(), []string{"-conf", "/etc/coredns/Corefile"}, nil
+	c.Ports = []corev1.ContainerPort{{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP}}
+	c.ReadinessProbe.ProbeHandler = corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8181)}}
+	c.SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}}}
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "config", MountPath: "/etc/coredns"}}
+	d.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "zone"}}}}}
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "zone"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: labels, Ports: []corev1.ServicePort{
+			{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(53)},
+			{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(53)},
+		}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := landscape.WaitDeploymentReady(ctx, cs, ns, "zone", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return waitLoadBalancerIP(ctx, t, cs, ns, "zone")
+}
