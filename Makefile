@@ -20,14 +20,20 @@ help: ## Show this help.
 
 ##@ Tools (pinned in hack/versions.env, built once into bin/)
 
+KUBE_TOOLS := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kubelet $(BIN)/kube-proxy
+
 .PHONY: tools
-tools: $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager ## Build etcd, kube-apiserver and kube-controller-manager from the pinned releases.
+tools: $(BIN)/etcd $(KUBE_TOOLS) ## Build etcd and the Kubernetes control plane and node binaries from the pinned releases.
 
 # The build script itself decides whether a rebuild is needed (version stamp in
 # bin/.stamp), so these targets always ask it.
-.PHONY: $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kubectl $(BIN)/controller-gen
-$(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kubectl $(BIN)/controller-gen:
+.PHONY: $(BIN)/etcd $(KUBE_TOOLS) $(BIN)/kubectl $(BIN)/controller-gen
+$(BIN)/etcd $(KUBE_TOOLS) $(BIN)/kubectl $(BIN)/controller-gen:
 	@hack/build-tool.sh $(notdir $@)
+
+.PHONY: node-deps
+node-deps: ## Install the Debian packages the landscape's nodes need (containerd, runc, CNI plugins, iptables), when missing.
+	@hack/install-node-deps.sh
 
 ##@ CoreDNS (COREDNS_VERSION in hack/versions.env, patched with coredns-patch/)
 
@@ -42,10 +48,18 @@ coredns-test: ## Run CoreDNS's own tests of the kubernetes plugin in the patched
 ##@ Development
 
 .PHONY: build
-build: ## Build the vcdns binaries into bin/ (bin/syncer).
+build: ## Build the vcdns binaries into bin/ (syncer, vcdns-probe, vcdns-images, vcdns-demo).
 	$(GO) build ./...
-	$(GO) build -o $(BIN)/syncer ./cmd/syncer
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/syncer ./cmd/syncer
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/vcdns-probe ./cmd/vcdns-probe
+	$(GO) build -o $(BIN)/vcdns-images ./cmd/vcdns-images
 	$(GO) build -o $(BIN)/vcdns-demo ./e2e/demo
+
+IMAGES_DIR ?= $(CURDIR)/_output/images
+
+.PHONY: images
+images: coredns build ## Build the images (syncer, coredns, pause, probe) as tarballs in _output/images, without a container engine.
+	$(BIN)/vcdns-images -bin $(BIN) -out $(IMAGES_DIR)
 
 .PHONY: lint
 lint: ## Check formatting (gofmt) and run go vet.
@@ -84,7 +98,7 @@ demo-kind: ## Run the kind demo (needs a container engine: not on the developmen
 ##@ Tests
 
 .PHONY: test
-test: tools coredns coredns-test build lint verify ## Run every test that must pass: unit, integration and end to end.
+test: tools node-deps images coredns-test lint verify ## Run every test that must pass: unit, integration and end to end (the node tests need root).
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
 # Flags of vcdns-bench, e.g. BENCH_FLAGS='-scenarios dns' or
@@ -92,12 +106,12 @@ test: tools coredns coredns-test build lint verify ## Run every test that must p
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: tools coredns build ## Run the benchmarks on the local landscape: Go benchmarks, then vcdns-bench (table, _output/bench/results.json, latency CDF).
+bench: tools node-deps images ## Run the benchmarks on the local landscape: Go benchmarks, then vcdns-bench (table, _output/bench/results.json, latency CDF).
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 	$(GO) run ./e2e/bench/cmd/vcdns-bench -out $(CURDIR)/_output/bench $(BENCH_FLAGS)
 
 .PHONY: bench-smoke
-bench-smoke: tools coredns build ## Run every vcdns-bench scenario at a tiny scale (make test runs it too).
+bench-smoke: tools node-deps images ## Run every vcdns-bench scenario at a tiny scale (make test runs it too).
 	$(GO) test -count=1 -run '^TestBenchSmoke$$' -v ./e2e/bench
 
 .PHONY: clean

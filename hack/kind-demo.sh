@@ -16,10 +16,12 @@ dnsutils_image=${DNSUTILS_IMAGE:-registry.k8s.io/e2e-test-images/jessie-dnsutils
 node_image=${KIND_NODE_IMAGE:-}
 # The Gateway API version of go.mod, for the tenant control plane's CRDs.
 gateway_api_version=$(sed -n 's/^[[:space:]]*sigs\.k8s\.io\/gateway-api \(v[^ ]*\).*/\1/p' "$root/go.mod")
-go_version=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$root/go.mod")
 
+# The images of `make images` (images/), loaded from their tarballs: the same build
+# path as the local landscape's, no Dockerfile.
 syncer_image=ghcr.io/vcdns/syncer:dev
 coredns_image=ghcr.io/vcdns/coredns:$COREDNS_VERSION-vcdns
+images_dir="$root/_output/images"
 mcp_namespace=mcp-d99bb272-f1e2-8297-8a42-8b0ff70fcfec # bin/syncer mcp-namespace team-a mcp1
 
 # The clusters, by role: kind cluster name suffix and service range (each its own, so
@@ -40,8 +42,8 @@ There, "make test" applies the same manifests to a real kube-apiserver of the lo
 landscape (config/apply_test.go) and "make demo" runs the flows on local processes.
 
 up (the default) builds and starts, in order:
-  1. the images ${syncer_image} (hack/images/syncer.Dockerfile) and
-     ${coredns_image} (hack/images/coredns.Dockerfile, runs make coredns);
+  1. the images ${syncer_image} and ${coredns_image} with "make images"
+     (tarballs in _output/images, no container engine needed for this step);
   2. four kind clusters: ${prefix}-platform, ${prefix}-workload-1,
      ${prefix}-workload-2 and ${prefix}-tenant-1 (the API server of the tenant control
      plane team-a/mcp1), each with its own service range;
@@ -107,10 +109,8 @@ k() {
 }
 
 build_images() {
-  log "building $syncer_image"
-  docker build -f "$root/hack/images/syncer.Dockerfile" --build-arg GO_VERSION="$go_version" -t "$syncer_image" "$root"
-  log "building $coredns_image (make coredns in the builder: a few minutes cold)"
-  docker build -f "$root/hack/images/coredns.Dockerfile" --build-arg GO_VERSION="$go_version" -t "$coredns_image" "$root"
+  log "building the images with make images (make coredns: a few minutes cold)"
+  make -C "$root" images
 }
 
 create_clusters() {
@@ -207,7 +207,8 @@ has_central_dns_address() { [ -n "$(central_dns_address)" ]; }
 
 deploy_platform() {
   log "loading the images into $prefix-platform"
-  kind load docker-image --name "$prefix-platform" "$syncer_image" "$coredns_image"
+  kind load image-archive --name "$prefix-platform" "$images_dir/syncer.tar"
+  kind load image-archive --name "$prefix-platform" "$images_dir/coredns.tar"
   log "applying config/default"
   k platform apply --server-side -k "$root/config/default"
   retry 300 "a load-balancer address of the central DNS" has_central_dns_address

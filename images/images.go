@@ -27,13 +27,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// Registry is the registry part of every image reference. Nothing is pulled from it:
-// the images are imported into the nodes, and Pods use imagePullPolicy Never or
-// IfNotPresent.
-const Registry = "vcdns.local"
+// Registry is the registry part of every image reference, the one config/ names.
+// Nothing is pulled from it here: the images are imported into the nodes, and Pods
+// use imagePullPolicy Never or IfNotPresent.
+const Registry = "ghcr.io/vcdns"
 
-// Tag is the tag of every image built here.
+// Tag is the tag of the images built from this repository's code.
 const Tag = "dev"
+
+// CoreDNSTag is the tag of the CoreDNS image: the pinned release (COREDNS_VERSION of
+// hack/versions.env, checked by a test) with the project's patch.
+const CoreDNSTag = "v1.14.7-vcdns"
 
 // NonRoot is the user the images run as (distroless's nonroot).
 const NonRoot = 65532
@@ -50,10 +54,18 @@ type Image struct {
 	BindLowPorts bool
 	// Root runs the image as root instead of NonRoot.
 	Root bool
+	// Tag overrides Tag.
+	Tag string
 }
 
-// Ref is the image's reference, e.g. vcdns.local/syncer:dev.
-func (i Image) Ref() string { return Registry + "/" + i.Name + ":" + Tag }
+// Ref is the image's reference, e.g. ghcr.io/vcdns/syncer:dev.
+func (i Image) Ref() string {
+	tag := Tag
+	if i.Tag != "" {
+		tag = i.Tag
+	}
+	return Registry + "/" + i.Name + ":" + tag
+}
 
 // All are the images of the project.
 var All = []Image{Syncer, CoreDNS, Pause, Probe}
@@ -63,7 +75,7 @@ var (
 	Syncer = Image{Name: "syncer", Binary: "syncer"}
 	// CoreDNS runs the patched CoreDNS (make coredns): the tenant DNS, the central
 	// DNS and the landscape clusters' own DNS.
-	CoreDNS = Image{Name: "coredns", Binary: "coredns", BindLowPorts: true}
+	CoreDNS = Image{Name: "coredns", Binary: "coredns", BindLowPorts: true, Tag: CoreDNSTag}
 	// Pause is the sandbox image of the landscape's nodes (containerd's sandbox_image).
 	Pause = Image{Name: "pause", Binary: "vcdns-probe", Args: []string{"pause"}}
 	// Probe is the test image: HTTP server, HTTP client and DNS client (cmd/vcdns-probe).
