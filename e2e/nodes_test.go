@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/vcdns/vcdns/e2e/dataplane"
 	"github.com/vcdns/vcdns/e2e/landscape"
@@ -50,7 +52,7 @@ func TestNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range []*landscape.Cluster{one, two} {
-		opts := dataplane.Options{IPv4Pool: c.Node.Net.LBPools[0]}
+		opts := dataplane.Options{IPv4Pool: c.Node.Net.LBPools[0], ForwardIP: c.Node.Net.HostIPs[0]}
 		if len(c.Node.Net.LBPools) > 1 {
 			opts.IPv6Pool = c.Node.Net.LBPools[1]
 		}
@@ -151,6 +153,23 @@ func TestNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkServedBy(t, out, lbIP+":80", lbIP, "/from-2", backends)
+	})
+
+	t.Run("a Pod on cluster 2 reaches a cluster-1 Gateway by the Host header of its HTTPRoute", func(t *testing.T) {
+		gwIP := startGateway(ctx, t, one, ns, "app.gateway.test", "echo")
+		if !one.Node.Net.LBPools[0].Contains(netip.MustParseAddr(gwIP)) {
+			t.Fatalf("Gateway address %s is not from cluster 1's pool %s", gwIP, one.Node.Net.LBPools[0])
+		}
+		out, err := two.RunPod(ctx, landscape.ProbePod(ns, "get-gateway", "get", "-host", "app.gateway.test", "http://"+gwIP+"/via-gateway"), 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, gwIP+":80", "app.gateway.test", "/via-gateway", backends)
+		// A host no HTTPRoute names is not routed.
+		_, err = two.RunPod(ctx, landscape.ProbePod(ns, "get-gateway-other", "get", "-timeout", "2s", "-host", "other.gateway.test", "http://"+gwIP+"/"), time.Minute)
+		if err == nil || !strings.Contains(err.Error(), "status=404") {
+			t.Fatalf("a host without HTTPRoute: want status 404, got %v", err)
+		}
 	})
 
 	t.Run("a Pod on cluster 2 resolves a zone its Corefile forwards to a DNS server on cluster 1", func(t *testing.T) {
@@ -281,6 +300,56 @@ func waitLoadBalancerIP(ctx context.Context, t *testing.T, cs kubernetes.Interfa
 	})
 	if err != nil {
 		t.Fatalf("Service %s/%s has no load-balancer address: %v", ns, name, err)
+	}
+	return ip
+}
+
+// startGateway creates a Gateway of the data plane with an HTTP listener and an
+// HTTPRoute for host to the Service backend:80, and returns the Gateway's address once
+// the route is attached.
+func startGateway(ctx context.Context, t *testing.T, c *landscape.Cluster, ns, host, backend string) string {
+	t.Helper()
+	cl, err := client.New(c.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gw"},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: dataplane.DefaultClass,
+			Listeners:        []gatewayv1.Listener{{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType}},
+		},
+	}
+	route := &gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw"}}},
+			Hostnames:       []gatewayv1.Hostname{gatewayv1.Hostname(host)},
+			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(backend), Port: ptr.To[gatewayv1.PortNumber](80)},
+			}}}}},
+		},
+	}
+	for _, o := range []client.Object{gw, route} {
+		if err := cl.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ip string
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(gw), gw); err != nil || len(gw.Status.Addresses) == 0 ||
+			len(gw.Status.Listeners) == 0 || gw.Status.Listeners[0].AttachedRoutes != 1 {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		var svc corev1.Service
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "gateway-gw"}, &svc); err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		ip = gw.Status.Addresses[0].Value
+		return svc.Status.LoadBalancer.Ingress[0].IP == ip, nil
+	})
+	if err != nil {
+		t.Fatalf("Gateway %s/gw: no address with an attached route and its Service: %v (status %+v)", ns, err, gw.Status)
 	}
 	return ip
 }

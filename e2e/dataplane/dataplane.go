@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -21,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -46,6 +48,10 @@ type Options struct {
 	// other IngressClass with that controller, or without class, are served. Default
 	// DefaultClass.
 	IngressClass string
+	// ForwardIP, when set, makes Gateway addresses carry HTTP traffic on a cluster
+	// with a node: a listener per Gateway on this host address, behind a LoadBalancer
+	// Service that kube-proxy serves at the Gateway's addresses (see forwarder).
+	ForwardIP netip.Addr
 }
 
 // complete checks opts and fills in the defaults.
@@ -119,6 +125,16 @@ func start(ctx context.Context, cfg *rest.Config, opts Options) (<-chan struct{}
 	if err := r.setup(mgr); err != nil {
 		return nil, err
 	}
+	var fwd *forwarder
+	if opts.ForwardIP.IsValid() {
+		fwd = &forwarder{client: mgr.GetClient(), ip: opts.ForwardIP, listeners: map[types.NamespacedName]*gatewayListener{}}
+		if err := ctrl.NewControllerManagedBy(mgr).Named("dataplane-gateway-forward").
+			For(&gatewayv1.Gateway{}).
+			Owns(&corev1.Service{}).
+			Complete(reconcile.Func(fwd.reconcile)); err != nil {
+			return nil, fmt.Errorf("setting up the data plane's Gateway forwarding: %w", err)
+		}
+	}
 	// Ask for every informer now, so that waiting for the cache waits for them all
 	// (and a missing CRD shows here).
 	kinds := []client.Object{
@@ -139,6 +155,9 @@ func start(ctx context.Context, cfg *rest.Config, opts Options) (<-chan struct{}
 	go func() {
 		defer close(done)
 		err := mgr.Start(ctx)
+		if fwd != nil {
+			fwd.closeAll()
+		}
 		if err != nil {
 			log.Error(err, "Data plane stopped")
 		}

@@ -1,9 +1,13 @@
 // Package dataplane simulates the data plane of one cluster of the local landscape:
 // it plays the part a gateway controller and MetalLB play on a real cluster, so that
 // Services, Gateways, HTTPRoutes and Ingresses get the addresses and statuses vcdns
-// reads back. There is no container engine here, so nothing forwards traffic; only
-// the Kubernetes API side is simulated, as in-process controllers (controller-runtime,
-// no leader election, metrics or health endpoints), started with Start:
+// reads back. The Kubernetes API side is simulated, as in-process controllers
+// (controller-runtime, no leader election, metrics or health endpoints), started with
+// Start. On a cluster with a node, traffic follows: kube-proxy serves the
+// load-balancer addresses of Services on the node (the landscape routes each pool to
+// its cluster), and with Options.ForwardIP each Gateway's addresses reach a listener of
+// the data plane that routes HTTP by the Host header of the attached HTTPRoutes (see
+// forwarder; no real Gateway implementation builds here from the module proxy alone):
 //
 //	err := dataplane.Start(ctx, cluster.Config, dataplane.Options{
 //		IPv4Pool: netip.MustParsePrefix("198.51.100.0/24"),
@@ -42,7 +46,7 @@
 // Statuses are computed from the cached objects and written only when they differ,
 // so an idle data plane writes nothing.
 //
-// Not simulated: traffic, node ports and health checks; spec.addresses of Gateways
+// Not simulated: Ingress traffic, health checks; spec.addresses of Gateways
 // and spec.loadBalancerIP of Services (ignored); TLS certificate references of HTTPS
 // listeners (not checked); listener conflicts; ListenerSets; route kinds other than
 // HTTPRoute; finalizers (an address is freed once its object is gone).

@@ -309,6 +309,18 @@ func (n *Node) importImages(dir string) error {
 			return fmt.Errorf("importing %s into node %s: %w", img.Ref(), n.Name, err)
 		}
 	}
+	// A tarball of an older build may name its image otherwise: containerd would try
+	// to pull the missing one, from a registry that cannot be reached.
+	out, err := exec.Command("ctr", "--address", n.socket, "--namespace", "k8s.io", "images", "list", "--quiet").Output()
+	if err != nil {
+		return fmt.Errorf("listing the images of node %s: %w", n.Name, err)
+	}
+	have := strings.Fields(string(out))
+	for _, img := range images.All {
+		if !slices.Contains(have, img.Ref()) {
+			return fmt.Errorf("node %s: no image %s among %v after importing %s (run `make images`)", n.Name, img.Ref(), have, dir)
+		}
+	}
 	return nil
 }
 
