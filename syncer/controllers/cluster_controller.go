@@ -30,9 +30,6 @@ import (
 	"github.com/vcdns/vcdns/syncer/remote"
 )
 
-// BaseDomainAnnotation on a Cluster holds the domain its objects may publish in.
-const BaseDomainAnnotation = "dns.openmcp.cloud/base-domain"
-
 // ClusterReconciler keeps registered workload clusters: their status (reachable, service
 // ranges, what is published), publishing of their hostnames, and the block in their
 // CoreDNS Corefile that forwards the base domain to the central DNS.
@@ -86,13 +83,13 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !cluster.DeletionTimestamp.IsZero() {
 		return r.deregister(ctx, cluster)
 	}
-	if !controllerutil.ContainsFinalizer(cluster, Finalizer) || cluster.Annotations[BaseDomainAnnotation] != r.baseDomain(cluster.Name) {
+	if !controllerutil.ContainsFinalizer(cluster, vcdnsv1alpha1.Finalizer) || cluster.Annotations[vcdnsv1alpha1.AnnotationBaseDomain] != r.baseDomain(cluster.Name) {
 		patched := cluster.DeepCopy()
-		controllerutil.AddFinalizer(patched, Finalizer)
+		controllerutil.AddFinalizer(patched, vcdnsv1alpha1.Finalizer)
 		if patched.Annotations == nil {
 			patched.Annotations = map[string]string{}
 		}
-		patched.Annotations[BaseDomainAnnotation] = r.baseDomain(cluster.Name)
+		patched.Annotations[vcdnsv1alpha1.AnnotationBaseDomain] = r.baseDomain(cluster.Name)
 		if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -95,7 +95,7 @@ func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1a
 // skip that cleanup; the Deleting condition says what it waits for. The published
 // names go in any case: they are in the central DNS, not on the cluster.
 func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alpha1.Cluster) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(cluster, Finalizer) {
+	if !controllerutil.ContainsFinalizer(cluster, vcdnsv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	if r.Publisher.Enabled() {
@@ -117,7 +117,7 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 			if reason, msg, ok := r.patchCorefile(ctx, cluster, kc, true); !ok {
 				what := fmt.Sprintf("the vcdns block of the CoreDNS Corefile (%s)", reason)
 				if !skipRemoteCleanup(cluster) {
-					if rerr := reportDeleting(ctx, r.Client, r.Recorder, cluster, ReasonCleanupFailed, blockedMessage("Removing "+what, errors.New(msg))); rerr != nil {
+					if rerr := reportDeleting(ctx, r.Client, r.Recorder, cluster, vcdnsv1alpha1.ReasonCleanupFailed, blockedMessage("Removing "+what, errors.New(msg))); rerr != nil {
 						return ctrl.Result{}, rerr
 					}
 					log.FromContext(ctx).Info("Waiting to remove the Corefile block", "reason", reason, "error", msg)
@@ -128,7 +128,7 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 		}
 	}
 	patched := cluster.DeepCopy()
-	controllerutil.RemoveFinalizer(patched, Finalizer)
+	controllerutil.RemoveFinalizer(patched, vcdnsv1alpha1.Finalizer)
 	if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
 		return ctrl.Result{}, err
 	}

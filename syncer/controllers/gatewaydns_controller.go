@@ -54,7 +54,7 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !gd.DeletionTimestamp.IsZero() {
-		if !controllerutil.ContainsFinalizer(gd, Finalizer) {
+		if !controllerutil.ContainsFinalizer(gd, vcdnsv1alpha1.Finalizer) {
 			return ctrl.Result{}, nil
 		}
 		in := records.GatewayDNSInput{Namespace: gd.Namespace, Name: gd.Name, BaseDomain: r.Options.DNS.BaseDomain}
@@ -62,12 +62,12 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return ctrl.Result{}, err
 		}
 		patched := gd.DeepCopy()
-		controllerutil.RemoveFinalizer(patched, Finalizer)
+		controllerutil.RemoveFinalizer(patched, vcdnsv1alpha1.Finalizer)
 		return ctrl.Result{}, r.Client.Patch(ctx, patched, client.MergeFrom(gd))
 	}
-	if !controllerutil.ContainsFinalizer(gd, Finalizer) {
+	if !controllerutil.ContainsFinalizer(gd, vcdnsv1alpha1.Finalizer) {
 		patched := gd.DeepCopy()
-		controllerutil.AddFinalizer(patched, Finalizer)
+		controllerutil.AddFinalizer(patched, vcdnsv1alpha1.Finalizer)
 		if err := r.Client.Patch(ctx, patched, client.MergeFrom(gd)); err != nil {
 			return ctrl.Result{}, err
 		}

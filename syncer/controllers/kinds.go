@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sync"
 
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -23,14 +25,6 @@ import (
 	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
-
-// ConditionCopied is the condition the syncer sets on tenant Gateways: whether the
-// copy holds everything the tenant asked for, and if not, what was refused.
-const ConditionCopied = "vcdns.io/Copied"
-
-// AnnotationRefused holds, on a tenant Ingress (which has no conditions), what its
-// copy left out and why.
-const AnnotationRefused = "vcdns.io/refused"
 
 // kindSync reconciles tenant objects of one kind (Gateway, HTTPRoute, Ingress) of one
 // MCP: the copy in the MCP namespace of the workload cluster, and its status back up.
@@ -168,7 +162,7 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 			if err := r.tenant.Patch(ctx, updated, client.MergeFrom(tenant)); err != nil {
 				return reconcile.Result{}, fmt.Errorf("writing back to tenant %s: %w", r.kind, err)
 			}
-			if msg := updated.GetAnnotations()[AnnotationPublishRefused]; msg != "" && msg != tenant.GetAnnotations()[AnnotationPublishRefused] {
+			if msg := updated.GetAnnotations()[vcdnsv1alpha1.AnnotationPublishRefused]; msg != "" && msg != tenant.GetAnnotations()[vcdnsv1alpha1.AnnotationPublishRefused] {
 				r.recorder.Eventf(updated, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
 			}
 			tenant, announced = updated, true
@@ -215,11 +209,11 @@ func newGatewaySync(base kindSync[*gatewayv1.Gateway]) *kindSync[*gatewayv1.Gate
 	base.merge = translate.MergeGateway
 	base.upStatus = func(t, cp *gatewayv1.Gateway, _ translate.Origin, refused []translate.Refusal) (*gatewayv1.Gateway, bool) {
 		status := translate.TenantGatewayStatus(t, cp)
-		cond := metav1.Condition{Type: ConditionCopied, Status: metav1.ConditionTrue, Reason: "Copied", Message: "The copy holds the whole Gateway", ObservedGeneration: t.Generation}
+		cond := metav1.Condition{Type: vcdnsv1alpha1.GatewayConditionCopied, Status: metav1.ConditionTrue, Reason: "Copied", Message: "The copy holds the whole Gateway", ObservedGeneration: t.Generation}
 		if len(refused) > 0 {
 			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, refused[0].Reason, translate.RefusalsMessage(refused)
 		}
-		if old := meta.FindStatusCondition(t.Status.Conditions, ConditionCopied); old != nil {
+		if old := meta.FindStatusCondition(t.Status.Conditions, vcdnsv1alpha1.GatewayConditionCopied); old != nil {
 			cond.LastTransitionTime = old.LastTransitionTime
 		}
 		meta.SetStatusCondition(&status.Conditions, cond)
@@ -256,7 +250,7 @@ func newHTTPRouteSync(base kindSync[*gatewayv1.HTTPRoute]) *kindSync[*gatewayv1.
 	}
 	base.merge = translate.MergeHTTPRoute
 	base.upMeta = func(t, cp *gatewayv1.HTTPRoute, _ []translate.Refusal) (*gatewayv1.HTTPRoute, bool) {
-		return withAnnotation(t, AnnotationPublishRefused, publishRefusedOf(cp))
+		return withAnnotation(t, vcdnsv1alpha1.AnnotationPublishRefused, publishRefusedOf(cp))
 	}
 	base.upStatus = func(t, cp *gatewayv1.HTTPRoute, o translate.Origin, refused []translate.Refusal) (*gatewayv1.HTTPRoute, bool) {
 		status := translate.TenantHTTPRouteStatus(t, cp, o, refused...)
@@ -293,21 +287,21 @@ func newIngressSync(base kindSync[*networkingv1.Ingress]) *kindSync[*networkingv
 	}
 	// An Ingress has no conditions: refusals go into an annotation.
 	base.upMeta = func(t, cp *networkingv1.Ingress, refused []translate.Refusal) (*networkingv1.Ingress, bool) {
-		u, published := withAnnotation(t, AnnotationPublishRefused, publishRefusedOf(cp))
-		u, copied := withAnnotation(u, AnnotationRefused, translate.RefusalsMessage(refused))
+		u, published := withAnnotation(t, vcdnsv1alpha1.AnnotationPublishRefused, publishRefusedOf(cp))
+		u, copied := withAnnotation(u, vcdnsv1alpha1.AnnotationRefused, translate.RefusalsMessage(refused))
 		return u, published || copied
 	}
 	return &base
 }
 
-// publishRefusedOf returns what the publisher wrote into AnnotationPublishRefused of a
+// publishRefusedOf returns what the publisher wrote into vcdnsv1alpha1.AnnotationPublishRefused of a
 // copy, "" for none or no copy. The tenant object gets it too: a tenant sees why a
 // hostname of its object is not published without access to the workload cluster.
 func publishRefusedOf[T client.Object](copy T) string {
 	if isNil(copy) {
 		return ""
 	}
-	return copy.GetAnnotations()[AnnotationPublishRefused]
+	return copy.GetAnnotations()[vcdnsv1alpha1.AnnotationPublishRefused]
 }
 
 // withAnnotation returns obj with the annotation key set to value, or removed for "",

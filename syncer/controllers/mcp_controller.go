@@ -39,9 +39,6 @@ import (
 // errRequeue asks for the reconcile to run again soon without logging an error.
 var errRequeue = errors.New("requeue")
 
-// Finalizer makes deleting an MCP remove its copies and namespaces first.
-const Finalizer = "vcdns.io/cleanup"
-
 // Options configure the syncer's controllers.
 type Options struct {
 	// ClusterNamespace is the platform namespace that holds the Cluster objects.
@@ -131,9 +128,9 @@ func (r *MCPReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !mcp.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, mcp, ns)
 	}
-	if !controllerutil.ContainsFinalizer(mcp, Finalizer) {
+	if !controllerutil.ContainsFinalizer(mcp, vcdnsv1alpha1.Finalizer) {
 		patched := mcp.DeepCopy()
-		controllerutil.AddFinalizer(patched, Finalizer)
+		controllerutil.AddFinalizer(patched, vcdnsv1alpha1.Finalizer)
 		if err := r.Client.Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -310,7 +307,7 @@ func (r *MCPReconciler) ensureTenantSide(ctx context.Context, mcp *vcdnsv1alpha1
 // unreachable workload cluster keeps the finalizer, so nothing is forgotten, unless the
 // MCP is annotated to skip that cleanup; the Deleting condition says what it waits for.
 func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(mcp, Finalizer) {
+	if !controllerutil.ContainsFinalizer(mcp, vcdnsv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	r.stopSession(client.ObjectKeyFromObject(mcp))
@@ -323,7 +320,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 			left = append(left, fmt.Sprintf("namespace %s on cluster %s (%v)", ns, name, err))
 		case err != nil:
 			msg := blockedMessage(fmt.Sprintf("Removing the copies from workload cluster %s", name), err)
-			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, ReasonCleanupFailed, msg); rerr != nil {
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, vcdnsv1alpha1.ReasonCleanupFailed, msg); rerr != nil {
 				return ctrl.Result{}, rerr
 			}
 			log.FromContext(ctx).Info("Waiting to remove the copies", "cluster", name, "error", err.Error())
@@ -332,7 +329,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 			left = append(left, fmt.Sprintf("namespace %s on cluster %s (still terminating)", ns, name))
 		case !gone:
 			msg := fmt.Sprintf("Waiting for namespace %s and the copies in it to go from workload cluster %s", ns, name)
-			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, ReasonRemovingCopies, msg); rerr != nil {
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, vcdnsv1alpha1.ReasonRemovingCopies, msg); rerr != nil {
 				return ctrl.Result{}, rerr
 			}
 			return ctrl.Result{RequeueAfter: time.Second}, nil
@@ -343,7 +340,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 	}
 	r.cleanTenantSide(ctx, mcp)
 	patched := mcp.DeepCopy()
-	controllerutil.RemoveFinalizer(patched, Finalizer)
+	controllerutil.RemoveFinalizer(patched, vcdnsv1alpha1.Finalizer)
 	if err := r.Client.Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -33,14 +35,6 @@ import (
 	"github.com/vcdns/vcdns/syncer/remote"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
-
-// ConditionPublished is the condition the syncer sets on Gateways: whether their
-// hostnames are published, and if not, why.
-const ConditionPublished = "vcdns.io/Published"
-
-// AnnotationPublishRefused holds, on HTTPRoutes and Ingresses (which have no conditions
-// of their own), which of their hostnames are not published and why.
-const AnnotationPublishRefused = "vcdns.io/publish-refused"
 
 // DNSOptions configure publishing hostnames into the central DNS.
 type DNSOptions struct {
@@ -392,18 +386,18 @@ func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.
 	for i := range gateways {
 		gw := &gateways[i]
 		msg := message(records.KindGateway, gw.Namespace, gw.Name)
-		cond := metav1.Condition{Type: ConditionPublished, Status: metav1.ConditionTrue, Reason: "Published", Message: "The Gateway's hostnames are published", ObservedGeneration: gw.Generation}
+		cond := metav1.Condition{Type: vcdnsv1alpha1.GatewayConditionPublished, Status: metav1.ConditionTrue, Reason: "Published", Message: "The Gateway's hostnames are published", ObservedGeneration: gw.Generation}
 		if msg != "" {
 			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "Refused", msg
 		}
-		old := meta.FindStatusCondition(gw.Status.Conditions, ConditionPublished)
+		old := meta.FindStatusCondition(gw.Status.Conditions, vcdnsv1alpha1.GatewayConditionPublished)
 		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
 			continue
 		}
 		patched := gw.DeepCopy()
 		meta.SetStatusCondition(&patched.Status.Conditions, cond)
 		if err := r.client.Status().Patch(ctx, patched, client.MergeFromWithOptions(gw, client.MergeFromWithOptimisticLock{})); err != nil {
-			return fmt.Errorf("writing condition %s of Gateway %s/%s: %w", ConditionPublished, gw.Namespace, gw.Name, err)
+			return fmt.Errorf("writing condition %s of Gateway %s/%s: %w", vcdnsv1alpha1.GatewayConditionPublished, gw.Namespace, gw.Name, err)
 		}
 		if msg != "" {
 			r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
@@ -423,7 +417,7 @@ func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.
 }
 
 func (r *publishCluster) annotate(ctx context.Context, obj client.Object, msg string) error {
-	patched, changed := withAnnotation(obj, AnnotationPublishRefused, msg)
+	patched, changed := withAnnotation(obj, vcdnsv1alpha1.AnnotationPublishRefused, msg)
 	if !changed {
 		return nil
 	}
