@@ -43,7 +43,7 @@ func reportDeleting[T conditioned](ctx context.Context, c client.Client, rec eve
 		return nil
 	}
 	conditions := slices.Clone(obj.GetConditions())
-	setConditionIn(&conditions, obj.GetGeneration(), vcdnsv1alpha1.ConditionDeleting, true, reason, msg)
+	setCondition(&conditions, obj.GetGeneration(), vcdnsv1alpha1.ConditionDeleting, true, reason, msg)
 	patched := obj.DeepCopyObject().(T)
 	patched.SetConditions(conditions)
 	if err := c.Status().Patch(ctx, patched, client.MergeFrom(obj)); err != nil {
@@ -54,7 +54,7 @@ func reportDeleting[T conditioned](ctx context.Context, c client.Client, rec eve
 		if reason == vcdnsv1alpha1.ReasonCleanupFailed {
 			typ = corev1.EventTypeWarning
 		}
-		rec.Eventf(obj, nil, typ, reason, "Delete", "%s", eventNote(msg))
+		rec.Eventf(obj, nil, typ, reason, "Delete", "%s", translate.EventNote(msg))
 	}
 	return nil
 }
@@ -65,13 +65,6 @@ func announceSkipped(rec events.EventRecorder, obj client.Object, left []string)
 	if len(left) == 0 {
 		return
 	}
-	rec.Eventf(obj, nil, corev1.EventTypeWarning, vcdnsv1alpha1.ReasonCleanupSkipped, "Delete", "%s", eventNote(fmt.Sprintf(
+	rec.Eventf(obj, nil, corev1.EventTypeWarning, vcdnsv1alpha1.ReasonCleanupSkipped, "Delete", "%s", translate.EventNote(fmt.Sprintf(
 		"Deleted without removing %s, as the annotation %s asks", strings.Join(left, "; "), vcdnsv1alpha1.AnnotationSkipRemoteCleanup)))
 }
-
-// maxEventNote is the longest note (message) an Event may have.
-const maxEventNote = 1024
-
-// eventNote cuts msg to the length of an Event's note; the API server refuses longer
-// ones, and the Event would be lost.
-func eventNote(msg string) string { return translate.CutMessage(msg, maxEventNote) }

@@ -1,24 +1,23 @@
-package controllers
+package mcpsync
 
 import (
 	"maps"
 	"testing"
-
-	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
 func TestHostnameRefusalsFlowUpToTenantObjects(t *testing.T) {
 	t.Parallel()
 	const refused = "Hostname a.example: HostnameConflict"
-	route := newHTTPRouteSync(kindSync[*gatewayv1.HTTPRoute]{})
-	ingress := newIngressSync(kindSync[*networkingv1.Ingress]{})
+	route := newHTTPRouteSync(&syncContext{})
+	ingress := newIngressSync(&syncContext{})
 	withAnn := func(kv ...string) metav1.ObjectMeta {
 		m := metav1.ObjectMeta{Namespace: "default", Name: "web"}
 		for i := 0; i < len(kv); i += 2 {
