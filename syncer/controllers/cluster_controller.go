@@ -50,7 +50,7 @@ type clusterScope struct {
 	cluster *vcdnsv1alpha1.Cluster
 	// remote is the cluster, nil when its kubeconfig cannot be read.
 	remote *clusters.Remote
-	// reachable is whether it answered the probe.
+	// reachable is whether it answered the probe and told its service ranges.
 	reachable bool
 }
 
@@ -241,18 +241,18 @@ func (r *ClusterReconciler) observe(ctx context.Context, s *clusterScope) error 
 	if err := r.Tracker.Probe(ctx, remote); err != nil {
 		return err
 	}
-	s.reachable = true
 	if len(s.cluster.Spec.ServiceCIDRs) > 0 {
 		// What does not parse stays out of the tenant DNS configuration; the Ready
 		// condition says so.
 		s.cluster.Status.ServiceCIDRs, _ = splitCIDRs(s.cluster.Spec.ServiceCIDRs)
-		return nil
+	} else {
+		cidrs, err := serviceCIDRs(ctx, remote.Client)
+		if err != nil {
+			return err
+		}
+		s.cluster.Status.ServiceCIDRs = cidrs
 	}
-	cidrs, err := serviceCIDRs(ctx, remote.Client)
-	if err != nil {
-		return err
-	}
-	s.cluster.Status.ServiceCIDRs = cidrs
+	s.reachable = true
 	return nil
 }
 
