@@ -21,7 +21,6 @@ import (
 	"github.com/vcdns/vcdns/e2e/landscape"
 	"github.com/vcdns/vcdns/e2e/vcdnsenv"
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
-	"github.com/vcdns/vcdns/syncer/controllers"
 	"github.com/vcdns/vcdns/syncer/dns/corefile"
 	"github.com/vcdns/vcdns/syncer/naming"
 )
@@ -102,7 +101,7 @@ func TestPublish(t *testing.T) {
 			if !meta.IsStatusConditionTrue(got.Status.Conditions, string(gatewayv1.GatewayConditionProgrammed)) {
 				return fmt.Errorf("not programmed: %+v", got.Status.Conditions)
 			}
-			if !meta.IsStatusConditionTrue(got.Status.Conditions, controllers.ConditionPublished) {
+			if !meta.IsStatusConditionTrue(got.Status.Conditions, vcdnsv1alpha1.GatewayConditionPublished) {
 				return fmt.Errorf("not published: %+v", got.Status.Conditions)
 			}
 			return nil
@@ -183,9 +182,9 @@ func TestPublish(t *testing.T) {
 				if err := tc.c.Get(ctx, tc.key, tc.obj); err != nil {
 					return err
 				}
-				msg := tc.obj.GetAnnotations()[controllers.AnnotationPublishRefused]
+				msg := tc.obj.GetAnnotations()[vcdnsv1alpha1.AnnotationPublishRefused]
 				if !strings.Contains(msg, tc.want) {
-					return fmt.Errorf("annotation %s is %q", controllers.AnnotationPublishRefused, msg)
+					return fmt.Errorf("annotation %s is %q", vcdnsv1alpha1.AnnotationPublishRefused, msg)
 				}
 				return nil
 			})
@@ -213,12 +212,12 @@ func TestPublish(t *testing.T) {
 			t.Fatal(err)
 		}
 		key := client.ObjectKeyFromObject(ing)
-		waitFor(ctx, t, "annotation "+controllers.AnnotationRefused, func(ctx context.Context) error {
+		waitFor(ctx, t, "annotation "+vcdnsv1alpha1.AnnotationRefused, func(ctx context.Context) error {
 			var got networkingv1.Ingress
 			if err := tenant.Get(ctx, key, &got); err != nil {
 				return err
 			}
-			if msg := got.Annotations[controllers.AnnotationRefused]; !strings.Contains(msg, "spec.defaultBackend") {
+			if msg := got.Annotations[vcdnsv1alpha1.AnnotationRefused]; !strings.Contains(msg, "spec.defaultBackend") {
 				return fmt.Errorf("annotation %q", msg)
 			}
 			return nil
@@ -417,7 +416,7 @@ func TestPublish(t *testing.T) {
 		waitNXDOMAIN(ctx, t, dns2.Addr, "shop.workload-1.openmcp.cluster.")
 		waitDeletingThenSkip(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key, "Corefile")
 		waitGone(ctx, t, env.Client, &vcdnsv1alpha1.Cluster{}, key)
-		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, controllers.ReasonCleanupSkipped, "the vcdns block of the CoreDNS Corefile")
+		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, vcdnsv1alpha1.ReasonCleanupSkipped, "the vcdns block of the CoreDNS Corefile")
 
 		// The skipped block is still in workload-1's Corefile when it comes back.
 		if err := w1.StartAPIServer(ctx); err != nil {

@@ -26,7 +26,6 @@ import (
 	"github.com/vcdns/vcdns/e2e/landscape"
 	"github.com/vcdns/vcdns/e2e/vcdnsenv"
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
-	"github.com/vcdns/vcdns/syncer/controllers"
 	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/tenantdns"
 )
@@ -417,7 +416,7 @@ func TestSyncer(t *testing.T) {
 		waitDeletingThenSkip(ctx, t, env.Client, &vcdnsv1alpha1.ManagedControlPlane{}, key, "workload-1")
 		waitGone(ctx, t, env.Client, &vcdnsv1alpha1.ManagedControlPlane{}, key)
 		waitGone(ctx, t, env.Client, &corev1.Namespace{}, types.NamespacedName{Name: ns1})
-		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, controllers.ReasonCleanupSkipped, "namespace "+ns1+" on cluster workload-1")
+		waitEvent(ctx, t, env.Client, key, corev1.EventTypeWarning, vcdnsv1alpha1.ReasonCleanupSkipped, "namespace "+ns1+" on cluster workload-1")
 
 		// What was skipped is still on the workload cluster when it comes back.
 		if err := w1.StartAPIServer(ctx); err != nil {
@@ -435,21 +434,21 @@ func waitDeletingThenSkip[T interface {
 	GetConditions() []metav1.Condition
 }](ctx context.Context, t *testing.T, c client.Client, obj T, key types.NamespacedName, text string) {
 	t.Helper()
-	waitFor(ctx, t, "Deleting condition "+controllers.ReasonCleanupFailed, func(ctx context.Context) error {
+	waitFor(ctx, t, "Deleting condition "+vcdnsv1alpha1.ReasonCleanupFailed, func(ctx context.Context) error {
 		if err := c.Get(ctx, key, obj); err != nil {
 			return err
 		}
 		d := meta.FindStatusCondition(obj.GetConditions(), vcdnsv1alpha1.ConditionDeleting)
-		if d == nil || d.Status != metav1.ConditionTrue || d.Reason != controllers.ReasonCleanupFailed ||
+		if d == nil || d.Status != metav1.ConditionTrue || d.Reason != vcdnsv1alpha1.ReasonCleanupFailed ||
 			!strings.Contains(d.Message, text) || !strings.Contains(d.Message, vcdnsv1alpha1.AnnotationSkipRemoteCleanup) {
 			return fmt.Errorf("Deleting condition %+v", d)
 		}
 		return nil
 	})
-	if !controllerutil.ContainsFinalizer(obj, controllers.Finalizer) {
+	if !controllerutil.ContainsFinalizer(obj, vcdnsv1alpha1.Finalizer) {
 		t.Fatalf("finalizers %v: the cleanup was given up while the cluster is down", obj.GetFinalizers())
 	}
-	waitEvent(ctx, t, c, key, corev1.EventTypeWarning, controllers.ReasonCleanupFailed, text)
+	waitEvent(ctx, t, c, key, corev1.EventTypeWarning, vcdnsv1alpha1.ReasonCleanupFailed, text)
 	patch := client.MergeFrom(obj.DeepCopyObject().(T))
 	annotations := obj.GetAnnotations()
 	if annotations == nil {

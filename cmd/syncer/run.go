@@ -24,11 +24,12 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/controllers"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
 	"github.com/vcdns/vcdns/syncer/dns/skydns"
 	"github.com/vcdns/vcdns/syncer/naming"
-	"github.com/vcdns/vcdns/syncer/remote"
+	"github.com/vcdns/vcdns/syncer/publish"
 )
 
 // config is the syncer's command line.
@@ -164,45 +165,47 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	opts := controllers.Options{
-		ClusterNamespace:      cfg.clusterNamespace,
-		NamespacePrefix:       cfg.namespacePrefix,
-		TenantDNS:             tenantDNS,
-		TenantDNSImage:        cfg.tenantDNSImage,
-		ClusterDomain:         cfg.clusterDomain,
-		WorkersPerMCP:         cfg.workersPerMCP,
-		TenantLimits:          remote.Limits{QPS: float32(cfg.tenantQPS), Burst: cfg.tenantBurst},
-		WorkloadLimits:        remote.Limits{QPS: float32(cfg.workloadQPS), Burst: cfg.workloadBurst},
-		WorkloadMaxInFlight:   cfg.workloadMaxInFlight,
-		WorkloadTargetLatency: cfg.workloadTargetLatency,
-		ProbeInterval:         cfg.probeInterval,
-	}
 	if err := hostname.Validate(cfg.baseDomain); err != nil {
 		return fmt.Errorf("--base-domain: %w", err)
 	}
-	opts.DNS = controllers.DNSOptions{BaseDomain: cfg.baseDomain, TTL: cfg.recordTTL, CentralDNS: splitList(cfg.centralDNS)}
+	opts := controllers.Options{
+		ClusterNamespace: cfg.clusterNamespace,
+		NamespacePrefix:  cfg.namespacePrefix,
+		TenantDNS:        tenantDNS,
+		TenantDNSImage:   cfg.tenantDNSImage,
+		ClusterDomain:    cfg.clusterDomain,
+		WorkersPerMCP:    cfg.workersPerMCP,
+		ProbeInterval:    cfg.probeInterval,
+		DNS:              controllers.DNSOptions{BaseDomain: cfg.baseDomain, TTL: cfg.recordTTL, CentralDNS: splitList(cfg.centralDNS)},
+	}
+	tracker := clusters.NewTracker(mgr.GetClient(), scheme, clusters.TrackerOptions{
+		TenantLimits:          clusters.Limits{QPS: float32(cfg.tenantQPS), Burst: cfg.tenantBurst},
+		WorkloadLimits:        clusters.Limits{QPS: float32(cfg.workloadQPS), Burst: cfg.workloadBurst},
+		WorkloadMaxInFlight:   cfg.workloadMaxInFlight,
+		WorkloadTargetLatency: cfg.workloadTargetLatency,
+	})
+	publisher := &publish.Publisher{Scheme: scheme, Options: publish.Options{BaseDomain: cfg.baseDomain, TTL: cfg.recordTTL, Resync: cfg.probeInterval}}
 	if endpoints := splitList(cfg.etcdEndpoints); len(endpoints) > 0 {
 		etcd, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewRaw(zap.UseFlagOptions(&cfg.zapOpts)).Named("etcd")})
 		if err != nil {
 			return fmt.Errorf("connecting to the central etcd: %w", err)
 		}
 		defer etcd.Close()
-		if opts.DNS.Store, err = skydns.NewStore(etcd, skydns.Options{Prefix: cfg.skydnsPrefix}); err != nil {
+		if publisher.Options.Store, err = skydns.NewStore(etcd, skydns.Options{Prefix: cfg.skydnsPrefix}); err != nil {
 			return err
 		}
 	}
-	publisher := &controllers.Publisher{Scheme: scheme, Options: opts}
 	defer publisher.StopAll()
 	recorder := mgr.GetEventRecorder("vcdns-syncer")
-	if err := (&controllers.ClusterReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts, Publisher: publisher}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ClusterReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts, Tracker: tracker, Publisher: publisher}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if publisher.Enabled() {
-		if err := (&controllers.GatewayDNSReconciler{Client: mgr.GetClient(), Scheme: scheme, Options: opts, Publisher: publisher}).SetupWithManager(mgr); err != nil {
+		if err := (&controllers.GatewayDNSReconciler{Client: mgr.GetClient(), Scheme: scheme, Options: opts, Tracker: tracker, Publisher: publisher}).SetupWithManager(mgr); err != nil {
 			return err
 		}
 	}
-	mcps := &controllers.MCPReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts}
+	mcps := &controllers.MCPReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: recorder, Options: opts, Tracker: tracker}
 	if err := mcps.SetupWithManager(mgr); err != nil {
 		return err
 	}

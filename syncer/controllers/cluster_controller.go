@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,7 +17,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -27,11 +25,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
-	"github.com/vcdns/vcdns/syncer/remote"
+	"github.com/vcdns/vcdns/syncer/clusters"
+	"github.com/vcdns/vcdns/syncer/publish"
+	"github.com/vcdns/vcdns/syncer/translate"
 )
-
-// BaseDomainAnnotation on a Cluster holds the domain its objects may publish in.
-const BaseDomainAnnotation = "dns.openmcp.cloud/base-domain"
 
 // ClusterReconciler keeps registered workload clusters: their status (reachable, service
 // ranges, what is published), publishing of their hostnames, and the block in their
@@ -41,10 +38,24 @@ type ClusterReconciler struct {
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Options   Options
-	Publisher *Publisher
+	Tracker   *clusters.Tracker
+	Publisher *publish.Publisher
 
-	notify  chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster]
-	clients *remoteClients
+	notify chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster]
+}
+
+// clusterScope is what one reconcile of a Cluster reads once and its phases share. The
+// Cluster's status is what the phases set; it is written once, at the end.
+type clusterScope struct {
+	cluster *vcdnsv1alpha1.Cluster
+	// remote is the cluster, nil when its kubeconfig cannot be read.
+	remote *clusters.Remote
+	// reachable is whether it answered the probe and told its service ranges.
+	reachable bool
+}
+
+func (s *clusterScope) set(typ string, ok bool, reason, msg string) {
+	setCondition(&s.cluster.Status.Conditions, s.cluster.Generation, typ, ok, reason, msg)
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=clusters,verbs=get;list;watch;update;patch
@@ -54,7 +65,6 @@ type ClusterReconciler struct {
 func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Options.ClusterNamespace })
 	r.notify = make(chan event.TypedGenericEvent[*vcdnsv1alpha1.Cluster], 1024)
-	r.clients = newRemoteClients(r.Scheme)
 	if r.Publisher != nil {
 		r.Publisher.Notify = func(name string) {
 			select {
@@ -69,7 +79,10 @@ func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.Cluster{}, builder.WithPredicates(inNamespace, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clustersOfSecret), builder.WithPredicates(inNamespace)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(kubeconfigUsers(r.Client,
+			func() client.ObjectList { return &vcdnsv1alpha1.ClusterList{} },
+			func(o runtime.Object) string { return o.(*vcdnsv1alpha1.Cluster).Spec.KubeconfigSecretRef.Name })),
+			builder.WithPredicates(inNamespace)).
 		WatchesRawSource(source.Channel(r.notify, &handler.TypedEnqueueRequestForObject[*vcdnsv1alpha1.Cluster]{})).
 		Named("cluster").
 		Complete(r)
@@ -86,78 +99,90 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !cluster.DeletionTimestamp.IsZero() {
 		return r.deregister(ctx, cluster)
 	}
-	if !controllerutil.ContainsFinalizer(cluster, Finalizer) || cluster.Annotations[BaseDomainAnnotation] != r.baseDomain(cluster.Name) {
-		patched := cluster.DeepCopy()
-		controllerutil.AddFinalizer(patched, Finalizer)
-		if patched.Annotations == nil {
-			patched.Annotations = map[string]string{}
-		}
-		patched.Annotations[BaseDomainAnnotation] = r.baseDomain(cluster.Name)
-		if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
-			return ctrl.Result{}, err
-		}
-		cluster = patched
-	}
-	status := cluster.Status.DeepCopy()
-	status.ObservedGeneration = cluster.Generation
-	gen := cluster.Generation
-	cond := func(typ string, ok bool, reason, msg string) {
-		setConditionIn(&status.Conditions, gen, typ, ok, reason, msg)
+	cluster, err := ensureFinalizer(ctx, r.Client, cluster, map[string]string{vcdnsv1alpha1.AnnotationBaseDomain: r.baseDomain(cluster.Name)})
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 
-	kc, err := r.observe(ctx, cluster, status)
-	if err != nil {
-		cond(vcdnsv1alpha1.ConditionReachable, false, "Unreachable", err.Error())
-		cond(vcdnsv1alpha1.ConditionReady, false, "Unreachable", "The cluster's API server cannot be reached; what was published for it is kept")
-	} else {
-		cond(vcdnsv1alpha1.ConditionReachable, true, "Reachable", "The cluster's API server answers")
-		if _, invalid := splitCIDRs(cluster.Spec.ServiceCIDRs); len(invalid) > 0 {
-			cond(vcdnsv1alpha1.ConditionReady, false, "InvalidServiceCIDRs", fmt.Sprintf("spec.serviceCIDRs holds what is not a CIDR, left out: %q", invalid))
-		} else if len(status.ServiceCIDRs) == 0 {
-			cond(vcdnsv1alpha1.ConditionReady, false, "NoServiceCIDRs", "No service ranges in spec.serviceCIDRs and none discovered")
-		} else {
-			cond(vcdnsv1alpha1.ConditionReady, true, "Ready", "The cluster takes copies")
-		}
+	helper := newPatchHelper(r.Client, cluster)
+	cluster.Status.ObservedGeneration = cluster.Generation
+	scope := &clusterScope{cluster: cluster}
+	for _, phase := range []func(context.Context, *clusterScope){
+		r.reconcileReachable,
+		r.reconcilePublishing,
+		r.reconcileCorefile,
+	} {
+		phase(ctx, scope)
 	}
-	if kc != nil && r.Publisher.Enabled() {
-		r.Publisher.Ensure(cluster.Name, kc)
-		st := r.Publisher.Status(cluster.Name)
-		switch {
-		case st.Started && st.LastError == "":
-			cond(vcdnsv1alpha1.ConditionPublished, true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused))
-		case st.Started || st.LastError != "":
-			cond(vcdnsv1alpha1.ConditionPublished, false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError))
-		case meta.FindStatusCondition(status.Conditions, vcdnsv1alpha1.ConditionPublished) != nil:
-			// A new session (a restarted syncer) is reading the cluster: the condition
-			// observed before stays until it knows better.
-		default:
-			cond(vcdnsv1alpha1.ConditionPublished, false, "Starting", "Reading the cluster's Gateways, HTTPRoutes and Ingresses; what was published is kept")
-		}
+	if err := helper.patchStatus(ctx, cluster); err != nil {
+		return ctrl.Result{}, err
 	}
-	if kc != nil && err == nil && len(r.Options.DNS.CentralDNS) > 0 {
-		if reason, msg, ok := r.patchCorefile(ctx, cluster, kc, false); ok {
-			cond(vcdnsv1alpha1.ConditionCorefilePatched, true, reason, msg)
-		} else {
-			cond(vcdnsv1alpha1.ConditionCorefilePatched, false, reason, msg)
-		}
-	}
-	if !apiequality.Semantic.DeepEqual(&cluster.Status, status) {
-		patched := cluster.DeepCopy()
-		patched.Status = *status
-		if perr := r.Client.Status().Patch(ctx, patched, client.MergeFrom(cluster)); perr != nil {
-			return ctrl.Result{}, perr
-		}
-		if reachable := meta.FindStatusCondition(status.Conditions, vcdnsv1alpha1.ConditionReachable); reachable != nil &&
-			!meta.IsStatusConditionPresentAndEqual(cluster.Status.Conditions, vcdnsv1alpha1.ConditionReachable, reachable.Status) {
-			typ := corev1.EventTypeNormal
-			if reachable.Status != metav1.ConditionTrue {
-				typ = corev1.EventTypeWarning
-			}
-			r.Recorder.Eventf(cluster, nil, typ, reachable.Reason, "Probe", "%s", eventNote(reachable.Message))
-		}
-	}
+	r.announceReachable(helper.before, cluster)
 	// Reachability is probed again after the interval, success or not.
 	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
+}
+
+// reconcileReachable probes the cluster and reads its service ranges: the Reachable
+// and Ready conditions.
+func (r *ClusterReconciler) reconcileReachable(ctx context.Context, s *clusterScope) {
+	err := r.observe(ctx, s)
+	if err != nil {
+		s.set(vcdnsv1alpha1.ConditionReachable, false, "Unreachable", err.Error())
+		s.set(vcdnsv1alpha1.ConditionReady, false, "Unreachable", "The cluster's API server cannot be reached; what was published for it is kept")
+		return
+	}
+	s.set(vcdnsv1alpha1.ConditionReachable, true, "Reachable", "The cluster's API server answers")
+	if _, invalid := splitCIDRs(s.cluster.Spec.ServiceCIDRs); len(invalid) > 0 {
+		s.set(vcdnsv1alpha1.ConditionReady, false, "InvalidServiceCIDRs", fmt.Sprintf("spec.serviceCIDRs holds what is not a CIDR, left out: %q", invalid))
+	} else if len(s.cluster.Status.ServiceCIDRs) == 0 {
+		s.set(vcdnsv1alpha1.ConditionReady, false, "NoServiceCIDRs", "No service ranges in spec.serviceCIDRs and none discovered")
+	} else {
+		s.set(vcdnsv1alpha1.ConditionReady, true, "Ready", "The cluster takes copies")
+	}
+}
+
+// reconcilePublishing keeps publishing the cluster's hostnames, reachable or not (an
+// unreachable cluster's names are kept): the Published condition.
+func (r *ClusterReconciler) reconcilePublishing(_ context.Context, s *clusterScope) {
+	if s.remote == nil || !r.Publisher.Enabled() {
+		return
+	}
+	r.Publisher.Ensure(s.cluster.Name, s.remote.Kubeconfig)
+	st := r.Publisher.Status(s.cluster.Name)
+	switch {
+	case st.Started && st.LastError == "":
+		s.set(vcdnsv1alpha1.ConditionPublished, true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused))
+	case st.Started || st.LastError != "":
+		s.set(vcdnsv1alpha1.ConditionPublished, false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError))
+	case meta.FindStatusCondition(s.cluster.Status.Conditions, vcdnsv1alpha1.ConditionPublished) != nil:
+		// A new session (a restarted syncer) is reading the cluster: the condition
+		// observed before stays until it knows better.
+	default:
+		s.set(vcdnsv1alpha1.ConditionPublished, false, "Starting", "Reading the cluster's Gateways, HTTPRoutes and Ingresses; what was published is kept")
+	}
+}
+
+// reconcileCorefile keeps the forwarding block in the Corefile of a reachable cluster:
+// the CorefilePatched condition.
+func (r *ClusterReconciler) reconcileCorefile(ctx context.Context, s *clusterScope) {
+	if !s.reachable || len(r.Options.DNS.CentralDNS) == 0 {
+		return
+	}
+	reason, msg, ok := r.patchCorefile(ctx, s.cluster, s.remote, false)
+	s.set(vcdnsv1alpha1.ConditionCorefilePatched, ok, reason, msg)
+}
+
+// announceReachable records a change of the Reachable condition with an Event.
+func (r *ClusterReconciler) announceReachable(before, after *vcdnsv1alpha1.Cluster) {
+	reachable := meta.FindStatusCondition(after.Status.Conditions, vcdnsv1alpha1.ConditionReachable)
+	if reachable == nil || meta.IsStatusConditionPresentAndEqual(before.Status.Conditions, vcdnsv1alpha1.ConditionReachable, reachable.Status) {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if reachable.Status != metav1.ConditionTrue {
+		typ = corev1.EventTypeWarning
+	}
+	r.Recorder.Eventf(after, nil, typ, reachable.Reason, "Probe", "%s", translate.EventNote(reachable.Message))
 }
 
 // forget ends publishing for a Cluster that is gone. One that went without
@@ -181,23 +206,16 @@ func (r *ClusterReconciler) unpublishUnregistered(ctx context.Context) error {
 		return nil
 	}
 	logger := log.FromContext(ctx).WithName("unpublish-unregistered")
-	backoff := time.Second
-	for {
-		clusters, err := r.unpublishUnregisteredOnce(ctx)
-		if err == nil {
-			if len(clusters) > 0 {
-				logger.Info("Unpublished the names of clusters that are no longer registered", "clusters", clusters)
-			}
-			return nil
+	clusters.Retry(ctx, func(ctx context.Context) error {
+		gone, err := r.unpublishUnregisteredOnce(ctx)
+		if err == nil && len(gone) > 0 {
+			logger.Info("Unpublished the names of clusters that are no longer registered", "clusters", gone)
 		}
+		return err
+	}, func(err error, backoff time.Duration) {
 		logger.Error(err, "Removing the names of clusters no longer registered, retrying", "backoff", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Minute)
-	}
+	})
+	return nil
 }
 
 func (r *ClusterReconciler) unpublishUnregisteredOnce(ctx context.Context) ([]string, error) {
@@ -212,32 +230,30 @@ func (r *ClusterReconciler) unpublishUnregisteredOnce(ctx context.Context) ([]st
 	return r.Publisher.UnpublishUnregistered(ctx, func(name string) bool { return registered[name] })
 }
 
-// observe probes the cluster and reads its service ranges into status. It returns the
-// cluster's kubeconfig whenever it could be read, reachable or not.
-func (r *ClusterReconciler) observe(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, status *vcdnsv1alpha1.ClusterStatus) (*remote.Kubeconfig, error) {
-	kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+// observe reads the cluster's kubeconfig into the scope, probes the cluster and reads
+// its service ranges into status.
+func (r *ClusterReconciler) observe(ctx context.Context, s *clusterScope) error {
+	remote, err := r.Tracker.GetCluster(ctx, s.cluster)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := remote.Probe(ctx, kc.Config, 5*time.Second); err != nil {
-		return kc, err
+	s.remote = remote
+	if err := r.Tracker.Probe(ctx, remote); err != nil {
+		return err
 	}
-	if len(cluster.Spec.ServiceCIDRs) > 0 {
+	if len(s.cluster.Spec.ServiceCIDRs) > 0 {
 		// What does not parse stays out of the tenant DNS configuration; the Ready
 		// condition says so.
-		status.ServiceCIDRs, _ = splitCIDRs(cluster.Spec.ServiceCIDRs)
-		return kc, nil
+		s.cluster.Status.ServiceCIDRs, _ = splitCIDRs(s.cluster.Spec.ServiceCIDRs)
+	} else {
+		cidrs, err := serviceCIDRs(ctx, remote.Client)
+		if err != nil {
+			return err
+		}
+		s.cluster.Status.ServiceCIDRs = cidrs
 	}
-	c, err := r.clients.get("workload", kc)
-	if err != nil {
-		return kc, err
-	}
-	cidrs, err := serviceCIDRs(ctx, c)
-	if err != nil {
-		return kc, err
-	}
-	status.ServiceCIDRs = cidrs
-	return kc, nil
+	s.reachable = true
+	return nil
 }
 
 // splitCIDRs returns the CIDRs that parse, and those that do not.
@@ -274,18 +290,4 @@ func serviceCIDRs(ctx context.Context, c client.Client) ([]string, error) {
 	}
 	slices.Sort(cidrs)
 	return cidrs, nil
-}
-
-func (r *ClusterReconciler) clustersOfSecret(ctx context.Context, obj client.Object) []ctrl.Request {
-	var list vcdnsv1alpha1.ClusterList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
-		return nil
-	}
-	var reqs []ctrl.Request
-	for _, c := range list.Items {
-		if c.Spec.KubeconfigSecretRef.Name == obj.GetName() {
-			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
-		}
-	}
-	return reqs
 }

@@ -14,9 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/dns/corefile"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
-	"github.com/vcdns/vcdns/syncer/remote"
 )
 
 // coreDNSLocation is where a cluster's Corefile lives, defaults applied.
@@ -42,11 +42,9 @@ func (r *ClusterReconciler) baseDomain(cluster string) string {
 // patchCorefile keeps (or, with remove, removes) the vcdns block in the cluster's
 // Corefile. A Corefile that does not parse is left untouched. It returns the reason and
 // message of the CorefilePatched condition, and whether the Corefile is as it should be.
-func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, kc *remote.Kubeconfig, remove bool) (string, string, bool) {
-	c, err := r.clients.get("workload", kc)
-	if err != nil {
-		return "ClientFailed", err.Error(), false
-	}
+func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1alpha1.Cluster, remote *clusters.Remote, remove bool) (string, string, bool) {
+	c := remote.Client
+	var err error
 	key, dataKey := coreDNSLocation(cluster)
 	var cm corev1.ConfigMap
 	if err := c.Get(ctx, key, &cm); err != nil {
@@ -95,7 +93,7 @@ func (r *ClusterReconciler) patchCorefile(ctx context.Context, cluster *vcdnsv1a
 // skip that cleanup; the Deleting condition says what it waits for. The published
 // names go in any case: they are in the central DNS, not on the cluster.
 func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alpha1.Cluster) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(cluster, Finalizer) {
+	if !controllerutil.ContainsFinalizer(cluster, vcdnsv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	if r.Publisher.Enabled() {
@@ -109,15 +107,15 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 	}
 	var left []string
 	if len(r.Options.DNS.CentralDNS) > 0 {
-		kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+		remote, err := r.Tracker.GetCluster(ctx, cluster)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
-		if kc != nil {
-			if reason, msg, ok := r.patchCorefile(ctx, cluster, kc, true); !ok {
+		if remote != nil {
+			if reason, msg, ok := r.patchCorefile(ctx, cluster, remote, true); !ok {
 				what := fmt.Sprintf("the vcdns block of the CoreDNS Corefile (%s)", reason)
 				if !skipRemoteCleanup(cluster) {
-					if rerr := reportDeleting(ctx, r.Client, r.Recorder, cluster, ReasonCleanupFailed, blockedMessage("Removing "+what, errors.New(msg))); rerr != nil {
+					if rerr := reportDeleting(ctx, r.Client, r.Recorder, cluster, vcdnsv1alpha1.ReasonCleanupFailed, blockedMessage("Removing "+what, errors.New(msg))); rerr != nil {
 						return ctrl.Result{}, rerr
 					}
 					log.FromContext(ctx).Info("Waiting to remove the Corefile block", "reason", reason, "error", msg)
@@ -127,9 +125,7 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 			}
 		}
 	}
-	patched := cluster.DeepCopy()
-	controllerutil.RemoveFinalizer(patched, Finalizer)
-	if err := r.Client.Patch(ctx, patched, client.MergeFrom(cluster)); err != nil {
+	if err := removeFinalizer(ctx, r.Client, cluster); err != nil {
 		return ctrl.Result{}, err
 	}
 	announceSkipped(r.Recorder, cluster, left)

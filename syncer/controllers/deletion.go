@@ -16,18 +16,6 @@ import (
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
-// Reasons of the Deleting condition and of the Events of a deletion.
-const (
-	// ReasonCleanupFailed: the cleanup on a remote cluster failed; the deletion waits
-	// for the cluster, or for the skip annotation.
-	ReasonCleanupFailed = "CleanupFailed"
-	// ReasonRemovingCopies: an MCP namespace on a workload cluster is going away.
-	ReasonRemovingCopies = "RemovingCopies"
-	// ReasonCleanupSkipped: the deletion finished without the cleanup it could not do,
-	// as the skip annotation asked.
-	ReasonCleanupSkipped = "CleanupSkipped"
-)
-
 // conditioned is an API object with conditions in its status.
 type conditioned interface {
 	client.Object
@@ -48,14 +36,14 @@ func blockedMessage(what string, err error) string {
 
 // reportDeleting sets the Deleting condition of obj, which is being deleted, to what
 // its deletion waits for, and announces a new reason with an Event, a Warning for
-// ReasonCleanupFailed. It writes nothing when the condition says so already.
+// vcdnsv1alpha1.ReasonCleanupFailed. It writes nothing when the condition says so already.
 func reportDeleting[T conditioned](ctx context.Context, c client.Client, rec events.EventRecorder, obj T, reason, msg string) error {
 	old := meta.FindStatusCondition(obj.GetConditions(), vcdnsv1alpha1.ConditionDeleting)
 	if old != nil && old.Status == metav1.ConditionTrue && old.Reason == reason && old.Message == msg {
 		return nil
 	}
 	conditions := slices.Clone(obj.GetConditions())
-	setConditionIn(&conditions, obj.GetGeneration(), vcdnsv1alpha1.ConditionDeleting, true, reason, msg)
+	setCondition(&conditions, obj.GetGeneration(), vcdnsv1alpha1.ConditionDeleting, true, reason, msg)
 	patched := obj.DeepCopyObject().(T)
 	patched.SetConditions(conditions)
 	if err := c.Status().Patch(ctx, patched, client.MergeFrom(obj)); err != nil {
@@ -63,10 +51,10 @@ func reportDeleting[T conditioned](ctx context.Context, c client.Client, rec eve
 	}
 	if old == nil || old.Reason != reason {
 		typ := corev1.EventTypeNormal
-		if reason == ReasonCleanupFailed {
+		if reason == vcdnsv1alpha1.ReasonCleanupFailed {
 			typ = corev1.EventTypeWarning
 		}
-		rec.Eventf(obj, nil, typ, reason, "Delete", "%s", eventNote(msg))
+		rec.Eventf(obj, nil, typ, reason, "Delete", "%s", translate.EventNote(msg))
 	}
 	return nil
 }
@@ -77,13 +65,6 @@ func announceSkipped(rec events.EventRecorder, obj client.Object, left []string)
 	if len(left) == 0 {
 		return
 	}
-	rec.Eventf(obj, nil, corev1.EventTypeWarning, ReasonCleanupSkipped, "Delete", "%s", eventNote(fmt.Sprintf(
+	rec.Eventf(obj, nil, corev1.EventTypeWarning, vcdnsv1alpha1.ReasonCleanupSkipped, "Delete", "%s", translate.EventNote(fmt.Sprintf(
 		"Deleted without removing %s, as the annotation %s asks", strings.Join(left, "; "), vcdnsv1alpha1.AnnotationSkipRemoteCleanup)))
 }
-
-// maxEventNote is the longest note (message) an Event may have.
-const maxEventNote = 1024
-
-// eventNote cuts msg to the length of an Event's note; the API server refuses longer
-// ones, and the Event would be lost.
-func eventNote(msg string) string { return translate.CutMessage(msg, maxEventNote) }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,9 +17,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
 	"github.com/vcdns/vcdns/syncer/dns/records"
-	"github.com/vcdns/vcdns/syncer/remote"
+	"github.com/vcdns/vcdns/syncer/publish"
 )
 
 // GatewayDNSReconciler publishes the names of GatewayDNS objects: for every selected
@@ -30,9 +30,8 @@ type GatewayDNSReconciler struct {
 	Client    client.Client
 	Scheme    *runtime.Scheme
 	Options   Options
-	Publisher *Publisher
-
-	clients *remoteClients
+	Tracker   *clusters.Tracker
+	Publisher *publish.Publisher
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=gatewaydnses,verbs=get;list;watch;update;patch
@@ -40,7 +39,6 @@ type GatewayDNSReconciler struct {
 
 // SetupWithManager registers the reconciler.
 func (r *GatewayDNSReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.clients = newRemoteClients(r.Scheme)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.GatewayDNS{}).
 		Watches(&vcdnsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.all)).
@@ -54,33 +52,28 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !gd.DeletionTimestamp.IsZero() {
-		if !controllerutil.ContainsFinalizer(gd, Finalizer) {
+		if !controllerutil.ContainsFinalizer(gd, vcdnsv1alpha1.Finalizer) {
 			return ctrl.Result{}, nil
 		}
 		in := records.GatewayDNSInput{Namespace: gd.Namespace, Name: gd.Name, BaseDomain: r.Options.DNS.BaseDomain}
-		if err := r.Publisher.apply(ctx, records.ComputeGatewayDNS(in)); err != nil {
+		if err := r.Publisher.Apply(ctx, records.ComputeGatewayDNS(in)); err != nil {
 			return ctrl.Result{}, err
 		}
-		patched := gd.DeepCopy()
-		controllerutil.RemoveFinalizer(patched, Finalizer)
-		return ctrl.Result{}, r.Client.Patch(ctx, patched, client.MergeFrom(gd))
+		return ctrl.Result{}, removeFinalizer(ctx, r.Client, gd)
 	}
-	if !controllerutil.ContainsFinalizer(gd, Finalizer) {
-		patched := gd.DeepCopy()
-		controllerutil.AddFinalizer(patched, Finalizer)
-		if err := r.Client.Patch(ctx, patched, client.MergeFrom(gd)); err != nil {
-			return ctrl.Result{}, err
-		}
-		gd = patched
+	gd, err := ensureFinalizer(ctx, r.Client, gd, nil)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 
-	status := gd.Status.DeepCopy()
+	helper := newPatchHelper(r.Client, gd)
+	status := &gd.Status
 	status.ObservedGeneration = gd.Generation
 	status.Clusters = nil
 	in := records.GatewayDNSInput{Namespace: gd.Namespace, Name: gd.Name, BaseDomain: r.Options.DNS.BaseDomain, TTL: r.Options.DNS.TTL}
 	selector, err := metav1.LabelSelectorAsSelector(&gd.Spec.ClusterSelector)
 	if err != nil {
-		return ctrl.Result{}, r.setReady(ctx, gd, status, false, "InvalidSelector", err.Error())
+		return ctrl.Result{}, r.setReady(ctx, helper, gd, false, "InvalidSelector", err.Error())
 	}
 	svcNS, svcName, _ := strings.Cut(gd.Spec.Service, "/")
 	var clusters vcdnsv1alpha1.ClusterList
@@ -104,7 +97,7 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 		status.Clusters = append(status.Clusters, entry)
 	}
-	res, err := r.Publisher.plan(ctx, func(claims *records.Claims) records.Result {
+	res, err := r.Publisher.Plan(ctx, func(claims *records.Claims) records.Result {
 		in.Claims = claims
 		return records.ComputeGatewayDNS(in)
 	})
@@ -130,7 +123,7 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if len(res.Refusals) > 0 {
 		ready, reason = false, "Refused"
 	}
-	if err := r.setReady(ctx, gd, status, ready, reason, msg); err != nil {
+	if err := r.setReady(ctx, helper, gd, ready, reason, msg); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Load-balancer addresses change without the platform hearing of it: look again.
@@ -138,14 +131,11 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 }
 
 func (r *GatewayDNSReconciler) loadBalancerAddresses(ctx context.Context, c *vcdnsv1alpha1.Cluster, key types.NamespacedName) ([]netip.Addr, error) {
-	kc, err := remote.FromSecret(ctx, r.Client, c.Namespace, c.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+	remote, err := r.Tracker.GetCluster(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := r.clients.get("workload", kc)
-	if err != nil {
-		return nil, err
-	}
+	cl := remote.Client
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var svc corev1.Service
@@ -164,14 +154,10 @@ func (r *GatewayDNSReconciler) loadBalancerAddresses(ctx context.Context, c *vcd
 	return addrs, nil
 }
 
-func (r *GatewayDNSReconciler) setReady(ctx context.Context, gd *vcdnsv1alpha1.GatewayDNS, status *vcdnsv1alpha1.GatewayDNSStatus, ok bool, reason, msg string) error {
-	setConditionIn(&status.Conditions, gd.Generation, vcdnsv1alpha1.ConditionReady, ok, reason, msg)
-	if apiequality.Semantic.DeepEqual(&gd.Status, status) {
-		return nil
-	}
-	patched := gd.DeepCopy()
-	patched.Status = *status
-	return r.Client.Status().Patch(ctx, patched, client.MergeFrom(gd))
+// setReady sets the Ready condition and writes the status, once per reconcile.
+func (r *GatewayDNSReconciler) setReady(ctx context.Context, helper *patchHelper[*vcdnsv1alpha1.GatewayDNS], gd *vcdnsv1alpha1.GatewayDNS, ok bool, reason, msg string) error {
+	setCondition(&gd.Status.Conditions, gd.Generation, vcdnsv1alpha1.ConditionReady, ok, reason, msg)
+	return helper.patchStatus(ctx, gd)
 }
 
 func (r *GatewayDNSReconciler) all(ctx context.Context, _ client.Object) []ctrl.Request {

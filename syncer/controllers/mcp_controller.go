@@ -8,15 +8,12 @@ import (
 	"sync"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -30,8 +27,9 @@ import (
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/apply"
+	"github.com/vcdns/vcdns/syncer/clusters"
+	"github.com/vcdns/vcdns/syncer/mcpsync"
 	"github.com/vcdns/vcdns/syncer/naming"
-	"github.com/vcdns/vcdns/syncer/remote"
 	"github.com/vcdns/vcdns/syncer/tenantdns"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
@@ -39,58 +37,40 @@ import (
 // errRequeue asks for the reconcile to run again soon without logging an error.
 var errRequeue = errors.New("requeue")
 
-// Finalizer makes deleting an MCP remove its copies and namespaces first.
-const Finalizer = "vcdns.io/cleanup"
-
-// Options configure the syncer's controllers.
-type Options struct {
-	// ClusterNamespace is the platform namespace that holds the Cluster objects.
-	ClusterNamespace string
-	// NamespacePrefix prefixes MCP namespaces.
-	NamespacePrefix string
-	// TenantDNS is the tenant's DNS Service (never copied).
-	TenantDNS types.NamespacedName
-	// TenantDNSImage is the image of the patched CoreDNS run per tenant.
-	TenantDNSImage string
-	// ClusterDomain of the tenants.
-	ClusterDomain string
-	// WorkersPerMCP is the number of concurrent reconciles per MCP.
-	WorkersPerMCP int
-	// TenantLimits and WorkloadLimits are the client rate limits per MCP and cluster.
-	TenantLimits, WorkloadLimits remote.Limits
-	// WorkloadMaxInFlight bounds the requests all MCPs of one workload cluster have in
-	// flight to it together; free slots go to the MCP with the fewest outstanding.
-	WorkloadMaxInFlight int
-	// WorkloadTargetLatency makes that bound adapt: it grows while writes take less,
-	// shrinks when they take more. Zero keeps it at WorkloadMaxInFlight.
-	WorkloadTargetLatency time.Duration
-	// ProbeInterval is how often reachability is checked.
-	ProbeInterval time.Duration
-	// DNS configures publishing and Corefile patching.
-	DNS DNSOptions
-}
-
-// MCPReconciler reconciles ManagedControlPlanes.
+// MCPReconciler reconciles ManagedControlPlanes: the MCP namespace on the platform and
+// the workload cluster, the tenant side (admission policy, tenant DNS), and the MCP's
+// sync session.
 type MCPReconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
 	Options  Options
+	Tracker  *clusters.Tracker
 
 	mu       sync.Mutex
 	sessions map[types.NamespacedName]*sessionHandle
-	// users caches who the syncer is on a tenant, by kubeconfig hash.
-	users map[string]string
-	// limiters share each workload cluster fairly among its MCPs, by Cluster name.
-	limiters map[string]*remote.FairLimiter
-	clients  *remoteClients
 	notify   chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane]
 }
 
 type sessionHandle struct {
-	*Session
+	*mcpsync.Session
 	key     string // what the session was started with; a change restarts it
-	cluster string // the workload Cluster, whose limiter the session uses
+	release func() // of the workload cluster's limiter
+}
+
+// mcpScope is what one reconcile of an MCP reads once and its phases share. The MCP's
+// status is what the phases set; it is written once, at the end.
+type mcpScope struct {
+	mcp       *vcdnsv1alpha1.ManagedControlPlane
+	namespace string // the MCP namespace
+	labels    map[string]string
+	tenant    *clusters.Remote
+	workload  *clusters.Remote
+	cluster   *vcdnsv1alpha1.Cluster // the workload Cluster
+}
+
+func (s *mcpScope) set(typ string, ok bool, reason, msg string) {
+	setCondition(&s.mcp.Status.Conditions, s.mcp.Generation, typ, ok, reason, msg)
 }
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=managedcontrolplanes,verbs=get;list;watch;update;patch
@@ -105,14 +85,15 @@ type sessionHandle struct {
 // SetupWithManager registers the reconciler.
 func (r *MCPReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.sessions = map[types.NamespacedName]*sessionHandle{}
-	r.users = map[string]string{}
-	r.limiters = map[string]*remote.FairLimiter{}
-	r.clients = newRemoteClients(r.Scheme)
 	r.notify = make(chan event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane], 1024)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vcdnsv1alpha1.ManagedControlPlane{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&vcdnsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.mcpsOfCluster)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mcpsOfSecret)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(kubeconfigUsers(r.Client,
+			func() client.ObjectList { return &vcdnsv1alpha1.ManagedControlPlaneList{} },
+			func(o runtime.Object) string {
+				return o.(*vcdnsv1alpha1.ManagedControlPlane).Spec.KubeconfigSecretRef.Name
+			}))).
 		WatchesRawSource(source.Channel(r.notify, &handler.TypedEnqueueRequestForObject[*vcdnsv1alpha1.ManagedControlPlane]{})).
 		Named("managedcontrolplane").
 		Complete(r)
@@ -131,21 +112,30 @@ func (r *MCPReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !mcp.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, mcp, ns)
 	}
-	if !controllerutil.ContainsFinalizer(mcp, Finalizer) {
-		patched := mcp.DeepCopy()
-		controllerutil.AddFinalizer(patched, Finalizer)
-		if err := r.Client.Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
-			return ctrl.Result{}, err
-		}
-		mcp = patched
+	mcp, err := ensureFinalizer(ctx, r.Client, mcp, nil)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 
-	status := mcp.Status.DeepCopy()
-	status.Namespace = ns
-	status.ObservedGeneration = mcp.Generation
-	err := r.reconcile(ctx, mcp, ns, status)
-	if uerr := r.updateStatus(ctx, mcp, status); uerr != nil {
-		err = errors.Join(err, uerr)
+	helper := newPatchHelper(r.Client, mcp)
+	mcp.Status.Namespace = ns
+	mcp.Status.ObservedGeneration = mcp.Generation
+	scope := &mcpScope{mcp: mcp, namespace: ns, labels: map[string]string{naming.LabelMCP: ns}}
+	for _, phase := range []func(context.Context, *mcpScope) error{
+		r.reconcileTenant,
+		r.reconcileWorkloadCluster,
+		r.reconcileMove,
+		r.reconcileNamespaces,
+		r.reconcileTenantSide,
+		r.reconcileSession,
+		r.reconcileReady,
+	} {
+		if err = phase(ctx, scope); err != nil {
+			break
+		}
+	}
+	if perr := helper.patchStatus(ctx, mcp); perr != nil {
+		err = errors.Join(err, perr)
 	}
 	if errors.Is(err, errRequeue) {
 		return ctrl.Result{RequeueAfter: time.Second}, nil
@@ -156,82 +146,106 @@ func (r *MCPReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
 }
 
-// reconcile converges everything of one MCP and records what it found in status.
-func (r *MCPReconciler) reconcile(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string, status *vcdnsv1alpha1.ManagedControlPlaneStatus) error {
-	gen := mcp.Generation
-	tenantKC, err := remote.FromSecret(ctx, r.Client, mcp.Namespace, mcp.Spec.KubeconfigSecretRef, r.Options.TenantLimits)
+// reconcileTenant reads the tenant's kubeconfig.
+func (r *MCPReconciler) reconcileTenant(ctx context.Context, s *mcpScope) error {
+	tenant, err := r.Tracker.GetTenant(ctx, s.mcp)
 	if err != nil {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionTenantReachable, false, "KubeconfigInvalid", err.Error())
-		setCondition(status, gen, vcdnsv1alpha1.ConditionReady, false, "TenantUnreachable", "The tenant API server cannot be reached")
+		s.set(vcdnsv1alpha1.ConditionTenantReachable, false, "KubeconfigInvalid", err.Error())
+		s.set(vcdnsv1alpha1.ConditionReady, false, "TenantUnreachable", "The tenant API server cannot be reached")
 		return err
 	}
-	workloadKC, cluster, err := r.workloadCluster(ctx, mcp.Spec.WorkloadCluster)
-	if err != nil {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionWorkloadReachable, false, "ClusterUnavailable", err.Error())
-		setCondition(status, gen, vcdnsv1alpha1.ConditionReady, false, "WorkloadUnreachable", "The workload cluster cannot be used")
-		return err
-	}
-	labels := map[string]string{naming.LabelMCP: ns}
+	s.tenant = tenant
+	return nil
+}
 
-	// A changed workload cluster: the copies move. The old namespace goes first, so a
-	// tenant Service never has copies in two clusters.
-	if old := status.WorkloadCluster; old != "" && old != cluster.Name {
-		r.stopSession(client.ObjectKeyFromObject(mcp))
-		gone, err := r.deleteWorkloadNamespace(ctx, old, ns)
+// reconcileWorkloadCluster reads the workload Cluster and its kubeconfig.
+func (r *MCPReconciler) reconcileWorkloadCluster(ctx context.Context, s *mcpScope) error {
+	cluster, workload, err := r.workloadCluster(ctx, s.mcp.Spec.WorkloadCluster)
+	if err != nil {
+		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, false, "ClusterUnavailable", err.Error())
+		s.set(vcdnsv1alpha1.ConditionReady, false, "WorkloadUnreachable", "The workload cluster cannot be used")
+		return err
+	}
+	s.cluster, s.workload = cluster, workload
+	return nil
+}
+
+// reconcileMove moves the copies when the workload cluster changed. The old namespace
+// goes first, so a tenant Service never has copies in two clusters.
+func (r *MCPReconciler) reconcileMove(ctx context.Context, s *mcpScope) error {
+	status := &s.mcp.Status
+	if old := status.WorkloadCluster; old != "" && old != s.cluster.Name {
+		r.stopSession(client.ObjectKeyFromObject(s.mcp))
+		gone, err := r.deleteWorkloadNamespace(ctx, old, s.namespace)
 		if err != nil {
-			setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Moving", err.Error())
+			s.set(vcdnsv1alpha1.ConditionSynced, false, "Moving", err.Error())
 			return fmt.Errorf("moving copies away from cluster %s: %w", old, err)
 		}
 		if !gone {
-			setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Moving", fmt.Sprintf("Waiting for namespace %s of cluster %s to be deleted", ns, old))
+			s.set(vcdnsv1alpha1.ConditionSynced, false, "Moving", fmt.Sprintf("Waiting for namespace %s of cluster %s to be deleted", s.namespace, old))
 			return errRequeue
 		}
-		r.Recorder.Eventf(mcp, nil, corev1.EventTypeNormal, "Moved", "Move", "Removed copies from cluster %s, moving to %s", old, cluster.Name)
+		r.Recorder.Eventf(s.mcp, nil, corev1.EventTypeNormal, "Moved", "Move", "Removed copies from cluster %s, moving to %s", old, s.cluster.Name)
 	}
-	status.WorkloadCluster = cluster.Name
+	status.WorkloadCluster = s.cluster.Name
+	return nil
+}
 
-	if err := ensureNamespace(ctx, r.Client, ns, labels); err != nil {
+// reconcileNamespaces keeps the MCP namespace on the platform and, if it answers, on
+// the workload cluster.
+func (r *MCPReconciler) reconcileNamespaces(ctx context.Context, s *mcpScope) error {
+	if err := ensureNamespace(ctx, r.Client, s.namespace, s.labels); err != nil {
 		return fmt.Errorf("platform namespace: %w", err)
 	}
-	workload, err := r.clients.get("workload", workloadKC)
+	if err := r.Tracker.Probe(ctx, s.workload); err != nil {
+		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, false, "Unreachable", err.Error())
+	} else if err := ensureNamespace(ctx, s.workload.Client, s.namespace, s.labels); err != nil {
+		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, false, "NamespaceFailed", err.Error())
+	} else {
+		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, true, "Reachable", fmt.Sprintf("Copies go to namespace %s of cluster %s", s.namespace, s.cluster.Name))
+	}
+	return nil
+}
+
+// reconcileTenantSide keeps, if the tenant answers, what the syncer installs there and
+// the tenant DNS.
+func (r *MCPReconciler) reconcileTenantSide(ctx context.Context, s *mcpScope) error {
+	err := r.Tracker.Probe(ctx, s.tenant)
+	if err == nil {
+		err = r.ensureTenantSide(ctx, s)
+	}
 	if err != nil {
-		return err
-	}
-	if err := remote.Probe(ctx, workloadKC.Config, 5*time.Second); err != nil {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionWorkloadReachable, false, "Unreachable", err.Error())
-	} else if err := ensureNamespace(ctx, workload, ns, labels); err != nil {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionWorkloadReachable, false, "NamespaceFailed", err.Error())
+		s.set(vcdnsv1alpha1.ConditionTenantReachable, false, "Unreachable", err.Error())
 	} else {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionWorkloadReachable, true, "Reachable", fmt.Sprintf("Copies go to namespace %s of cluster %s", ns, cluster.Name))
+		s.set(vcdnsv1alpha1.ConditionTenantReachable, true, "Reachable", "The tenant API server answers")
 	}
+	return nil
+}
 
-	tenantErr := remote.Probe(ctx, tenantKC.Config, 5*time.Second)
-	if tenantErr == nil {
-		tenantErr = r.ensureTenantSide(ctx, mcp, ns, labels, tenantKC, cluster.Status.ServiceCIDRs)
-	}
-	if tenantErr != nil {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionTenantReachable, false, "Unreachable", tenantErr.Error())
-	} else {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionTenantReachable, true, "Reachable", "The tenant API server answers")
-	}
-
-	sess := r.ensureSession(ctx, mcp, ns, tenantKC, workloadKC, cluster.Name)
-	st := sess.Status()
+// reconcileSession keeps the MCP's sync session running and reports how far it got.
+func (r *MCPReconciler) reconcileSession(ctx context.Context, s *mcpScope) error {
+	status := &s.mcp.Status
+	st := r.ensureSession(ctx, s).Status()
 	switch {
 	case (st.CatchingUp || !st.Started && st.LastError == "") && meta.FindStatusCondition(status.Conditions, vcdnsv1alpha1.ConditionSynced) != nil:
 		// A new session (a restarted syncer) is catching up: what the status says was
 		// observed before and stays until the session knows better.
 	case st.Synced:
 		status.Synced = syncedCounts(st.Counts)
-		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, true, "Synced", syncedMessage(st))
+		s.set(vcdnsv1alpha1.ConditionSynced, true, "Synced", syncedMessage(st))
 	case !st.Started:
-		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Starting", orDefault(st.LastError, "Waiting for the tenant and workload caches"))
+		s.set(vcdnsv1alpha1.ConditionSynced, false, "Starting", orDefault(st.LastError, "Waiting for the tenant and workload caches"))
 	default:
 		status.Synced = syncedCounts(st.Counts)
-		setCondition(status, gen, vcdnsv1alpha1.ConditionSynced, false, "Syncing", fmt.Sprintf("%s, %d failing; last error: %s", syncedMessage(st), st.Failing, orDefault(st.LastError, "none")))
+		s.set(vcdnsv1alpha1.ConditionSynced, false, "Syncing", fmt.Sprintf("%s, %d failing; last error: %s", syncedMessage(st), st.Failing, orDefault(st.LastError, "none")))
 	}
+	return nil
+}
 
-	mcpKey := client.ObjectKeyFromObject(mcp).String()
+// reconcileReady sums the conditions up in Ready and the metrics.
+func (r *MCPReconciler) reconcileReady(_ context.Context, s *mcpScope) error {
+	status := &s.mcp.Status
+	mcpKey := client.ObjectKeyFromObject(s.mcp).String()
 	for kind, n := range map[string]int32{translate.KindService: status.Synced.Services, translate.KindGateway: status.Synced.Gateways, translate.KindHTTPRoute: status.Synced.HTTPRoutes, translate.KindIngress: status.Synced.Ingresses} {
 		syncedObjects.WithLabelValues(mcpKey, kind).Set(float64(n))
 	}
@@ -240,28 +254,28 @@ func (r *MCPReconciler) reconcile(ctx context.Context, mcp *vcdnsv1alpha1.Manage
 	} else {
 		mcpSynced.WithLabelValues(mcpKey).Set(0)
 	}
-
-	ready := meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionTenantReachable) &&
-		meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionWorkloadReachable) &&
-		meta.IsStatusConditionTrue(status.Conditions, vcdnsv1alpha1.ConditionSynced)
-	if ready {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionReady, true, "Ready", "Tenant Services resolve to the workload cluster's IPs")
+	if readyMCP(status.Conditions) {
+		s.set(vcdnsv1alpha1.ConditionReady, true, "Ready", "Tenant Services resolve to the workload cluster's IPs")
 	} else {
-		setCondition(status, gen, vcdnsv1alpha1.ConditionReady, false, "NotReady", "See the other conditions")
+		s.set(vcdnsv1alpha1.ConditionReady, false, "NotReady", "See the other conditions")
 	}
 	return nil
+}
+
+// readyMCP reports whether an MCP with conditions is Ready: its tenant and workload
+// cluster answer, and it is synced.
+func readyMCP(conditions []metav1.Condition) bool {
+	return meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionTenantReachable) &&
+		meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionWorkloadReachable) &&
+		meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionSynced)
 }
 
 // ensureTenantSide installs, in the tenant control plane, the admission policy that
 // keeps the clusterIP annotation the syncer's and the tenant DNS identity, and renders
 // the tenant CoreDNS into the MCP namespace of the platform cluster.
-func (r *MCPReconciler) ensureTenantSide(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string, labels map[string]string, kc *remote.Kubeconfig, cidrs []string) error {
-	tenantCfg := kc.Config
-	tenant, err := r.clients.get("tenant", kc)
-	if err != nil {
-		return err
-	}
-	user, err := r.whoAmI(ctx, kc)
+func (r *MCPReconciler) ensureTenantSide(ctx context.Context, s *mcpScope) error {
+	ns, labels, cidrs, tenantCfg, tenant := s.namespace, s.labels, s.cluster.Status.ServiceCIDRs, s.tenant.Config, s.tenant.Client
+	user, err := r.Tracker.WhoAmI(ctx, s.tenant)
 	if err != nil {
 		return err
 	}
@@ -310,7 +324,7 @@ func (r *MCPReconciler) ensureTenantSide(ctx context.Context, mcp *vcdnsv1alpha1
 // unreachable workload cluster keeps the finalizer, so nothing is forgotten, unless the
 // MCP is annotated to skip that cleanup; the Deleting condition says what it waits for.
 func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(mcp, Finalizer) {
+	if !controllerutil.ContainsFinalizer(mcp, vcdnsv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	r.stopSession(client.ObjectKeyFromObject(mcp))
@@ -323,7 +337,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 			left = append(left, fmt.Sprintf("namespace %s on cluster %s (%v)", ns, name, err))
 		case err != nil:
 			msg := blockedMessage(fmt.Sprintf("Removing the copies from workload cluster %s", name), err)
-			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, ReasonCleanupFailed, msg); rerr != nil {
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, vcdnsv1alpha1.ReasonCleanupFailed, msg); rerr != nil {
 				return ctrl.Result{}, rerr
 			}
 			log.FromContext(ctx).Info("Waiting to remove the copies", "cluster", name, "error", err.Error())
@@ -332,7 +346,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 			left = append(left, fmt.Sprintf("namespace %s on cluster %s (still terminating)", ns, name))
 		case !gone:
 			msg := fmt.Sprintf("Waiting for namespace %s and the copies in it to go from workload cluster %s", ns, name)
-			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, ReasonRemovingCopies, msg); rerr != nil {
+			if rerr := reportDeleting(ctx, r.Client, r.Recorder, mcp, vcdnsv1alpha1.ReasonRemovingCopies, msg); rerr != nil {
 				return ctrl.Result{}, rerr
 			}
 			return ctrl.Result{RequeueAfter: time.Second}, nil
@@ -342,9 +356,7 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 		return ctrl.Result{RequeueAfter: time.Second}, err
 	}
 	r.cleanTenantSide(ctx, mcp)
-	patched := mcp.DeepCopy()
-	controllerutil.RemoveFinalizer(patched, Finalizer)
-	if err := r.Client.Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
+	if err := removeFinalizer(ctx, r.Client, mcp); err != nil {
 		return ctrl.Result{}, err
 	}
 	announceSkipped(r.Recorder, mcp, left)
@@ -357,16 +369,13 @@ func (r *MCPReconciler) finalize(ctx context.Context, mcp *vcdnsv1alpha1.Managed
 // cleanTenantSide removes what the syncer installed in the tenant, as far as the
 // tenant is still there: a tenant control plane that is gone does not block deletion.
 func (r *MCPReconciler) cleanTenantSide(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane) {
-	kc, err := remote.FromSecret(ctx, r.Client, mcp.Namespace, mcp.Spec.KubeconfigSecretRef, r.Options.TenantLimits)
+	remote, err := r.Tracker.GetTenant(ctx, mcp)
 	if err != nil {
 		return
 	}
+	tenant := remote.Client
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	tenant, err := r.clients.get("tenant", kc)
-	if err != nil {
-		return
-	}
 	policy, binding := tenantdns.AnnotationPolicy(nil, naming.ClusterIPAnnotation, "")
 	for _, obj := range append([]client.Object{binding, policy}, tenantdns.TenantObjects(nil)...) {
 		if err := tenant.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
@@ -387,32 +396,28 @@ func (r *MCPReconciler) deleteWorkloadNamespace(ctx context.Context, clusterName
 	if err != nil {
 		return false, err
 	}
-	kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+	workload, err := r.Tracker.GetCluster(ctx, &cluster)
 	if err != nil {
 		return false, err
 	}
-	c, err := r.clients.get("workload", kc)
-	if err != nil {
-		return false, err
-	}
-	return deleteNamespace(ctx, c, ns)
+	return deleteNamespace(ctx, workload.Client, ns)
 }
 
-func (r *MCPReconciler) workloadCluster(ctx context.Context, name string) (*remote.Kubeconfig, *vcdnsv1alpha1.Cluster, error) {
+func (r *MCPReconciler) workloadCluster(ctx context.Context, name string) (*vcdnsv1alpha1.Cluster, *clusters.Remote, error) {
 	var cluster vcdnsv1alpha1.Cluster
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.Options.ClusterNamespace, Name: name}, &cluster); err != nil {
 		return nil, nil, fmt.Errorf("reading Cluster %s/%s: %w", r.Options.ClusterNamespace, name, err)
 	}
-	kc, err := remote.FromSecret(ctx, r.Client, cluster.Namespace, cluster.Spec.KubeconfigSecretRef, r.Options.WorkloadLimits)
+	workload, err := r.Tracker.GetCluster(ctx, &cluster)
 	if err != nil {
 		return nil, nil, err
 	}
-	return kc, &cluster, nil
+	return &cluster, workload, nil
 }
 
-func (r *MCPReconciler) ensureSession(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, ns string, tenant, workload *remote.Kubeconfig, clusterName string) *Session {
-	key := client.ObjectKeyFromObject(mcp)
-	want := tenant.Hash + "/" + workload.Hash + "/" + clusterName
+func (r *MCPReconciler) ensureSession(ctx context.Context, s *mcpScope) *mcpsync.Session {
+	key := client.ObjectKeyFromObject(s.mcp)
+	want := s.tenant.Hash + "/" + s.workload.Hash + "/" + s.cluster.Name
 	r.mu.Lock()
 	h := r.sessions[key]
 	r.mu.Unlock()
@@ -422,72 +427,43 @@ func (r *MCPReconciler) ensureSession(ctx context.Context, mcp *vcdnsv1alpha1.Ma
 	if h != nil {
 		log.FromContext(ctx).Info("Restarting sync session, a kubeconfig or the workload cluster changed")
 		h.Stop()
+		defer h.release()
 	}
+	mcp := s.mcp.DeepCopy()
 	notify := func() {
 		select {
-		case r.notify <- event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane]{Object: mcp.DeepCopy()}:
+		case r.notify <- event.TypedGenericEvent[*vcdnsv1alpha1.ManagedControlPlane]{Object: mcp}:
 		default: // A reconcile is queued already.
 		}
 	}
+	limiter, release := r.Tracker.AcquireLimiter(s.cluster.Name)
 	// The session outlives this reconcile: it gets a logger of its own, not the
 	// reconcile's.
 	sessionCtx := log.IntoContext(context.Background(), ctrl.Log.WithName("session"))
-	s := StartSession(sessionCtx, SessionConfig{
+	sess := mcpsync.Start(sessionCtx, mcpsync.Config{
 		MCP:       key,
-		Namespace: ns,
-		Tenant:    tenant.Config,
-		Workload:  r.limiter(clusterName).Wrap(workload.Config, key.String()),
+		Namespace: s.namespace,
+		Tenant:    s.tenant.Config,
+		Workload:  limiter.Wrap(s.workload.Config, key.String()),
 		Scheme:    r.Scheme,
 		TenantDNS: r.Options.TenantDNS,
 		Workers:   r.Options.WorkersPerMCP,
 		Notify:    notify,
 	})
 	r.mu.Lock()
-	r.sessions[key] = &sessionHandle{Session: s, key: want, cluster: clusterName}
-	if h != nil {
-		r.dropUnusedLimiterLocked(h.cluster)
-	}
+	r.sessions[key] = &sessionHandle{Session: sess, key: want, release: release}
 	r.mu.Unlock()
-	return s
-}
-
-// limiter is the fair limiter of the workload cluster name, shared by its MCPs.
-func (r *MCPReconciler) limiter(name string) *remote.FairLimiter {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	l := r.limiters[name]
-	if l == nil {
-		l = remote.NewFairLimiter(name, r.Options.WorkloadMaxInFlight, r.Options.WorkloadTargetLatency)
-		r.limiters[name] = l
-	}
-	return l
+	return sess
 }
 
 func (r *MCPReconciler) stopSession(key types.NamespacedName) {
 	r.mu.Lock()
 	h := r.sessions[key]
 	delete(r.sessions, key)
-	if h != nil {
-		r.dropUnusedLimiterLocked(h.cluster)
-	}
 	r.mu.Unlock()
 	if h != nil {
 		h.Stop()
-	}
-}
-
-// dropUnusedLimiterLocked forgets the limiter of Cluster name, and its metrics, once no
-// session uses it: a deleted Cluster leaves nothing behind. A request of a stopping
-// session may still hold one of its slots; that ends with the session.
-func (r *MCPReconciler) dropUnusedLimiterLocked(name string) {
-	for _, h := range r.sessions {
-		if h.cluster == name {
-			return
-		}
-	}
-	if l := r.limiters[name]; l != nil {
-		delete(r.limiters, name)
-		l.Forget()
+		h.release()
 	}
 }
 
@@ -504,18 +480,6 @@ func (r *MCPReconciler) StopAll() {
 	}
 }
 
-func (r *MCPReconciler) updateStatus(ctx context.Context, mcp *vcdnsv1alpha1.ManagedControlPlane, status *vcdnsv1alpha1.ManagedControlPlaneStatus) error {
-	if apiequality.Semantic.DeepEqual(&mcp.Status, status) {
-		return nil
-	}
-	patched := mcp.DeepCopy()
-	patched.Status = *status
-	if err := r.Client.Status().Patch(ctx, patched, client.MergeFrom(mcp)); err != nil {
-		return fmt.Errorf("updating status: %w", err)
-	}
-	return nil
-}
-
 func (r *MCPReconciler) mcpsOfCluster(ctx context.Context, obj client.Object) []ctrl.Request {
 	var list vcdnsv1alpha1.ManagedControlPlaneList
 	if err := r.Client.List(ctx, &list); err != nil {
@@ -528,44 +492,6 @@ func (r *MCPReconciler) mcpsOfCluster(ctx context.Context, obj client.Object) []
 		}
 	}
 	return reqs
-}
-
-func (r *MCPReconciler) mcpsOfSecret(ctx context.Context, obj client.Object) []ctrl.Request {
-	var list vcdnsv1alpha1.ManagedControlPlaneList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
-		return nil
-	}
-	var reqs []ctrl.Request
-	for _, m := range list.Items {
-		if m.Spec.KubeconfigSecretRef.Name == obj.GetName() {
-			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&m)})
-		}
-	}
-	return reqs
-}
-
-// whoAmI is the user name the syncer authenticates as, the one identity the admission
-// policy lets change the clusterIP annotation. It is asked once per kubeconfig.
-func (r *MCPReconciler) whoAmI(ctx context.Context, kc *remote.Kubeconfig) (string, error) {
-	r.mu.Lock()
-	user, ok := r.users[kc.Hash]
-	r.mu.Unlock()
-	if ok {
-		return user, nil
-	}
-	cs, err := kubernetes.NewForConfig(kc.Config)
-	if err != nil {
-		return "", err
-	}
-	review, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("asking the tenant who the syncer is: %w", err)
-	}
-	user = review.Status.UserInfo.Username
-	r.mu.Lock()
-	r.users[kc.Hash] = user
-	r.mu.Unlock()
-	return user, nil
 }
 
 func ensureNamespace(ctx context.Context, c client.Client, name string, labels map[string]string) error {
@@ -614,20 +540,6 @@ func deleteNamespace(ctx context.Context, c client.Client, name string) (bool, e
 	return false, nil
 }
 
-func setCondition(status *vcdnsv1alpha1.ManagedControlPlaneStatus, gen int64, typ string, ok bool, reason, msg string) {
-	setConditionIn(&status.Conditions, gen, typ, ok, reason, msg)
-}
-
-// setConditionIn sets a True (ok) or False condition in conditions, keeping its last
-// transition time when the status does not change.
-func setConditionIn(conditions *[]metav1.Condition, gen int64, typ string, ok bool, reason, msg string) {
-	s := metav1.ConditionFalse
-	if ok {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
-}
-
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -654,7 +566,7 @@ func syncedCounts(c map[string]int) vcdnsv1alpha1.SyncedCounts {
 	}
 }
 
-func syncedMessage(st SessionStatus) string {
+func syncedMessage(st mcpsync.Status) string {
 	msg := fmt.Sprintf("Synced %d Services, %d Gateways, %d HTTPRoutes, %d Ingresses",
 		st.Counts[translate.KindService], st.Counts[translate.KindGateway], st.Counts[translate.KindHTTPRoute], st.Counts[translate.KindIngress])
 	if len(st.Unserved) > 0 {

@@ -15,6 +15,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
+	"github.com/vcdns/vcdns/syncer/gatewayapi"
 	"github.com/vcdns/vcdns/syncer/naming"
 )
 
@@ -177,7 +178,7 @@ func FuzzHTTPRouteCopy(f *testing.F) {
 			allowedParents[gatewayv1.ObjectName(naming.CopyName(ns, string(p.Name)))] = true
 		}
 		for _, p := range c.Spec.ParentRefs {
-			if !isGatewayRef(p) || p.Namespace != nil || !allowedParents[p.Name] {
+			if !gatewayapi.IsGatewayRef(p) || p.Namespace != nil || !allowedParents[p.Name] {
 				t.Fatalf("parentRef %+v leaves the MCP namespace", p)
 			}
 		}

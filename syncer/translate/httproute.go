@@ -11,12 +11,12 @@ import (
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
+	"github.com/vcdns/vcdns/syncer/gatewayapi"
 	"github.com/vcdns/vcdns/syncer/naming"
 )
 
@@ -30,7 +30,7 @@ type RouteOption func(*routeOptions)
 type routeOptions struct {
 	checkParents    bool
 	gateways        map[types.NamespacedName]*gatewayv1.Gateway
-	namespaceLabels map[string]map[string]string
+	namespaceLabels gatewayapi.NamespaceLabels
 }
 
 // WithTenantGateways makes HTTPRouteCopy enforce the tenant Gateways' allowedRoutes
@@ -41,7 +41,7 @@ type routeOptions struct {
 // that select namespaces by label; a namespace missing from it matches no selector.
 // A parentRef to a Gateway missing from gateways is copied as it is (the Gateway may
 // appear later: copy the route again when tenant Gateways change).
-func WithTenantGateways(gateways []gatewayv1.Gateway, namespaceLabels map[string]map[string]string) RouteOption {
+func WithTenantGateways(gateways []gatewayv1.Gateway, namespaceLabels gatewayapi.NamespaceLabels) RouteOption {
 	return func(o *routeOptions) {
 		o.checkParents = true
 		o.gateways = make(map[types.NamespacedName]*gatewayv1.Gateway, len(gateways))
@@ -115,7 +115,7 @@ type routeTranslator struct {
 // admitting listeners, several parentRefs of the copy.
 func (tr *routeTranslator) parentRef(j int, ref gatewayv1.ParentReference) []gatewayv1.ParentReference {
 	field := fmt.Sprintf("spec.parentRefs[%d]", j)
-	if !isGatewayRef(ref) {
+	if !gatewayapi.IsGatewayRef(ref) {
 		tr.rs.add(ReasonUnsupportedKind, field, "parentRef to %s %q is not copied: only Gateways are synced", groupKind(ref.Group, ref.Kind, gatewayv1.GroupName, "Gateway"), ref.Name)
 		return nil
 	}
@@ -136,11 +136,11 @@ func (tr *routeTranslator) parentRef(j int, ref gatewayv1.ParentReference) []gat
 	}
 	var selected, admitting []gatewayv1.Listener
 	for _, l := range gw.Spec.Listeners {
-		if (ref.SectionName != nil && *ref.SectionName != l.Name) || (ref.Port != nil && *ref.Port != l.Port) {
+		if !gatewayapi.Selects(ref, l) {
 			continue
 		}
 		selected = append(selected, l)
-		if tr.admits(gw, l) {
+		if gatewayapi.Admits(gw, l, KindHTTPRoute, tr.route.Namespace, tr.opt.namespaceLabels) {
 			admitting = append(admitting, l)
 		}
 	}
@@ -159,30 +159,6 @@ func (tr *routeTranslator) parentRef(j int, ref gatewayv1.ParentReference) []gat
 		narrowed = append(narrowed, r)
 	}
 	return narrowed
-}
-
-// admits reports whether listener l of the tenant Gateway gw admits routes from the
-// route's namespace.
-func (tr *routeTranslator) admits(gw *gatewayv1.Gateway, l gatewayv1.Listener) bool {
-	from, selector := gatewayv1.NamespacesFromSame, (*metav1.LabelSelector)(nil)
-	if l.AllowedRoutes != nil && l.AllowedRoutes.Namespaces != nil {
-		from = ptr.Deref(l.AllowedRoutes.Namespaces.From, gatewayv1.NamespacesFromSame)
-		selector = l.AllowedRoutes.Namespaces.Selector
-	}
-	switch from {
-	case gatewayv1.NamespacesFromAll:
-		return true
-	case gatewayv1.NamespacesFromSame:
-		return gw.Namespace == tr.route.Namespace
-	case gatewayv1.NamespacesFromSelector:
-		nsLabels, ok := tr.opt.namespaceLabels[tr.route.Namespace]
-		if !ok || selector == nil {
-			return false
-		}
-		s, err := metav1.LabelSelectorAsSelector(selector)
-		return err == nil && s.Matches(labels.Set(nsLabels))
-	}
-	return false
 }
 
 // rule translates one rule.
@@ -303,10 +279,6 @@ func referenceGranted(grants []gatewayv1beta1.ReferenceGrant, from, to, name str
 		}
 	}
 	return false
-}
-
-func isGatewayRef(ref gatewayv1.ParentReference) bool {
-	return ptr.Deref(ref.Group, gatewayv1.GroupName) == gatewayv1.GroupName && ptr.Deref(ref.Kind, "Gateway") == "Gateway"
 }
 
 // groupKind prints a group and kind with their defaults, "Kind" for the core group.
@@ -449,12 +421,12 @@ func TenantHTTPRouteStatus(tenant *gatewayv1.HTTPRoute, copy *gatewayv1.HTTPRout
 // from: the one that translates to it exactly, else one without sectionName that was
 // narrowed to it.
 func tenantParent(tenant *gatewayv1.HTTPRoute, copyRef gatewayv1.ParentReference, o Origin) (int, bool) {
-	if !isGatewayRef(copyRef) || string(ptr.Deref(copyRef.Namespace, gatewayv1.Namespace(o.MCPNamespace))) != o.MCPNamespace {
+	if !gatewayapi.IsGatewayRef(copyRef) || string(ptr.Deref(copyRef.Namespace, gatewayv1.Namespace(o.MCPNamespace))) != o.MCPNamespace {
 		return 0, false
 	}
 	narrowed := -1
 	for j, ref := range tenant.Spec.ParentRefs {
-		if !isGatewayRef(ref) {
+		if !gatewayapi.IsGatewayRef(ref) {
 			continue
 		}
 		ns := string(ptr.Deref(ref.Namespace, gatewayv1.Namespace(tenant.Namespace)))

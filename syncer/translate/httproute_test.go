@@ -458,6 +458,21 @@ func TestHTTPRouteCopyWithTenantGateways(t *testing.T) {
 			want: []gatewayv1.ParentReference{parent("public"), parent("public-alt")},
 		},
 		{
+			// A listener whose protocol does not carry HTTPRoutes never admits one,
+			// whatever its namespaces: the copy is not narrowed to it.
+			name:      "a TLS listener admitting all namespaces does not admit HTTPRoutes",
+			parentRef: gatewayv1.ParentReference{Namespace: ptr.To[gatewayv1.Namespace]("infra"), Name: "gw"},
+			gateways: []gatewayv1.Gateway{gateway("infra",
+				listener("internal", 80, gatewayv1.NamespacesFromSame, nil),
+				func() gatewayv1.Listener {
+					l := listener("tls", 443, gatewayv1.NamespacesFromAll, nil)
+					l.Protocol = gatewayv1.TLSProtocolType
+					return l
+				}(),
+			)},
+			wantRefusals: []string{"RefNotPermitted spec.parentRefs[0]"},
+		},
+		{
 			name:      "sectionName selects an admitting listener",
 			parentRef: gatewayv1.ParentReference{Namespace: ptr.To[gatewayv1.Namespace]("infra"), Name: "gw", SectionName: ptr.To[gatewayv1.SectionName]("public")},
 			gateways: []gatewayv1.Gateway{gateway("infra",

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/vcdns/vcdns/syncer/naming"
 )
@@ -133,4 +134,30 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// WithAnnotation returns obj with the annotation key set to value, or removed for "",
+// and whether that changed it: a changed copy, or obj itself when nothing changes.
+func WithAnnotation[T interface {
+	metav1.Object
+	runtime.Object
+}](obj T, key, value string) (T, bool) {
+	if cur, has := obj.GetAnnotations()[key]; (value == "" && !has) || (value != "" && cur == value) {
+		return obj, false
+	}
+	u := obj.DeepCopyObject().(T)
+	annotations := u.GetAnnotations()
+	if value == "" {
+		delete(annotations, key)
+	} else {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[key] = value
+	}
+	if len(annotations) == 0 {
+		annotations = nil
+	}
+	u.SetAnnotations(annotations)
+	return u, true
 }

@@ -77,3 +77,10 @@ type refusals []Refusal
 func (rs *refusals) add(reason, field, format string, args ...any) {
 	*rs = append(*rs, Refusal{Field: field, Reason: reason, Message: fmt.Sprintf(format, args...)})
 }
+
+// MaxEventNote is the longest note (message) an Event may have.
+const MaxEventNote = 1024
+
+// EventNote cuts msg to the length of an Event's note; the API server refuses longer
+// ones, and the Event would be lost.
+func EventNote(msg string) string { return CutMessage(msg, MaxEventNote) }

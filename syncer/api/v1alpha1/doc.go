@@ -1,6 +1,7 @@
-// Package v1alpha1 holds the vcdns API: registered workload clusters (Cluster), tenant
-// control planes (ManagedControlPlane) and DNS for gateways selected by cluster labels
-// (GatewayDNS).
+// Package v1alpha1 is the vcdns API: its kinds, registered workload clusters (Cluster),
+// tenant control planes (ManagedControlPlane) and DNS for gateways selected by cluster
+// labels (GatewayDNS), and every string the syncer puts on objects (condition types,
+// reasons, annotations, labels, the finalizer), defined here once (wellknown.go).
 //
 // +kubebuilder:object:generate=true
 // +groupName=vcdns.io
@@ -32,25 +33,3 @@ type SecretKeyReference struct {
 	// +optional
 	Key string `json:"key,omitempty"`
 }
-
-// Condition types and reasons shared by the vcdns kinds.
-const (
-	ConditionReady             = "Ready"
-	ConditionReachable         = "Reachable"
-	ConditionTenantReachable   = "TenantReachable"
-	ConditionWorkloadReachable = "WorkloadReachable"
-	ConditionSynced            = "Synced"
-	ConditionCorefilePatched   = "CorefilePatched"
-	ConditionPublished         = "Published"
-	// ConditionDeleting is True on a Cluster or ManagedControlPlane that is being
-	// deleted; its reason and message say what the deletion waits for.
-	ConditionDeleting = "Deleting"
-)
-
-// AnnotationSkipRemoteCleanup, set to "true" on a Cluster or ManagedControlPlane,
-// lets its deletion finish without the cleanup it cannot do on a cluster that does
-// not answer: the copies of an MCP in its namespace on the workload cluster, the
-// forwarding block in a Cluster's CoreDNS Corefile. What is left there stays, and a
-// Warning Event (reason CleanupSkipped) names it. Without it, a deletion waits for the
-// cluster to answer; the Deleting condition says why.
-const AnnotationSkipRemoteCleanup = "vcdns.io/skip-remote-cleanup"

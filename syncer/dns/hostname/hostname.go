@@ -125,33 +125,6 @@ func Matches(pattern, name string) bool {
 	return Below(name, d)
 }
 
-// Intersect returns the hostnames a listener hostname and a route hostname have in
-// common, following Gateway API (see HTTPRouteSpec.Hostnames): an empty string means
-// "not specified" and matches anything. The result is the more specific of the two:
-//
-//	listener            route               result
-//	""                  "a.example.com"     "a.example.com"
-//	"a.example.com"     ""                  "a.example.com"
-//	"a.example.com"     "*.example.com"     "a.example.com"
-//	"*.example.com"     "a.b.example.com"   "a.b.example.com"
-//	"*.example.com"     "*.b.example.com"   "*.b.example.com"
-//	"*.example.com"     "example.com"       no intersection
-//
-// Inputs are not validated; call Validate first.
-func Intersect(listener, route string) (string, bool) {
-	switch {
-	case listener == "":
-		return route, true
-	case route == "":
-		return listener, true
-	case Matches(listener, route):
-		return route, true
-	case Matches(route, listener):
-		return listener, true
-	}
-	return "", false
-}
-
 // Join returns the name made of the given labels or names, skipping empty parts:
 // Join("gateway", "c1", "openmcp.cluster") is "gateway.c1.openmcp.cluster".
 func Join(parts ...string) string {

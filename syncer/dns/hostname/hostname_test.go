@@ -118,42 +118,6 @@ func TestMatches(t *testing.T) {
 	}
 }
 
-// TestIntersect follows the examples of HTTPRouteSpec.Hostnames in Gateway API.
-func TestIntersect(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name            string
-		listener, route string
-		want            string
-		wantOK          bool
-	}{
-		{name: "neither specified", listener: "", route: "", want: "", wantOK: true},
-		{name: "listener unspecified", listener: "", route: "test.example.com", want: "test.example.com", wantOK: true},
-		{name: "route unspecified", listener: "test.example.com", route: "", want: "test.example.com", wantOK: true},
-		{name: "wildcard listener, route unspecified", listener: "*.example.com", route: "", want: "*.example.com", wantOK: true},
-		{name: "equal", listener: "test.example.com", route: "test.example.com", want: "test.example.com", wantOK: true},
-		{name: "exact listener, wildcard route", listener: "test.example.com", route: "*.example.com", want: "test.example.com", wantOK: true},
-		{name: "exact listener, different route", listener: "test.example.com", route: "other.example.com", wantOK: false},
-		{name: "wildcard listener, same wildcard", listener: "*.example.com", route: "*.example.com", want: "*.example.com", wantOK: true},
-		{name: "wildcard listener, exact route", listener: "*.example.com", route: "test.example.com", want: "test.example.com", wantOK: true},
-		{name: "wildcard listener, deeper route", listener: "*.example.com", route: "foo.test.example.com", want: "foo.test.example.com", wantOK: true},
-		{name: "wildcard listener, its domain", listener: "*.example.com", route: "example.com", wantOK: false},
-		{name: "wildcard listener, other domain", listener: "*.example.com", route: "test.example.net", wantOK: false},
-		{name: "wildcard listener, narrower wildcard", listener: "*.example.com", route: "*.a.example.com", want: "*.a.example.com", wantOK: true},
-		{name: "narrow wildcard listener, wider wildcard route", listener: "*.a.example.com", route: "*.example.com", want: "*.a.example.com", wantOK: true},
-		{name: "disjoint wildcards", listener: "*.a.example.com", route: "*.b.example.com", wantOK: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, ok := Intersect(tt.listener, tt.route)
-			if got != tt.want || ok != tt.wantOK {
-				t.Errorf("Intersect(%q, %q) = %q, %v, want %q, %v", tt.listener, tt.route, got, ok, tt.want, tt.wantOK)
-			}
-		})
-	}
-}
-
 func TestPolicyCheck(t *testing.T) {
 	t.Parallel()
 	def := DefaultPolicy("c1", DefaultBaseDomain)

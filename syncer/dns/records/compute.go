@@ -12,10 +12,10 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
+	"github.com/vcdns/vcdns/syncer/gatewayapi"
 )
 
 // Input is everything Compute needs about one cluster.
@@ -34,7 +34,7 @@ type Input struct {
 	// NamespaceLabels holds the labels of the cluster's namespaces, for listeners
 	// that admit routes from namespaces chosen by a selector. Without it such
 	// listeners admit no routes from other namespaces.
-	NamespaceLabels map[string]map[string]string
+	NamespaceLabels gatewayapi.NamespaceLabels
 
 	// Origin, if set, describes where an object comes from (e.g. the tenant object
 	// it is a copy of); it ends up in Owner.Origin.
@@ -230,7 +230,7 @@ func (c *computer) ingresses(ings []networkingv1.Ingress) {
 	}
 }
 
-func (c *computer) gateways(gws []gatewayv1.Gateway, routes []gatewayv1.HTTPRoute, nsLabels map[string]map[string]string) {
+func (c *computer) gateways(gws []gatewayv1.Gateway, routes []gatewayv1.HTTPRoute, nsLabels gatewayapi.NamespaceLabels) {
 	type key struct{ namespace, name string }
 	byKey := map[key]*gatewayv1.Gateway{}
 	addrs := map[key][]netip.Addr{}
@@ -257,7 +257,7 @@ func (c *computer) gateways(gws []gatewayv1.Gateway, routes []gatewayv1.HTTPRout
 		}
 		src := ObjectRef{Kind: KindHTTPRoute, Namespace: rt.Namespace, Name: rt.Name}
 		for _, p := range rt.Spec.ParentRefs {
-			if (p.Group != nil && *p.Group != gatewayv1.GroupName) || (p.Kind != nil && *p.Kind != "Gateway") {
+			if !gatewayapi.IsGatewayRef(p) {
 				continue
 			}
 			ns := rt.Namespace
@@ -271,10 +271,7 @@ func (c *computer) gateways(gws []gatewayv1.Gateway, routes []gatewayv1.HTTPRout
 			}
 			owner := c.owner(KindGateway, gw)
 			for _, l := range gw.Spec.Listeners {
-				if (p.SectionName != nil && *p.SectionName != l.Name) || (p.Port != nil && *p.Port != l.Port) {
-					continue
-				}
-				if !admits(gw, l, rt.Namespace, nsLabels) {
+				if !gatewayapi.Selects(p, l) || !gatewayapi.Admits(gw, l, gatewayapi.KindHTTPRoute, rt.Namespace, nsLabels) {
 					continue
 				}
 				for _, name := range c.routeHostnames(src, l, rt) {
@@ -285,67 +282,25 @@ func (c *computer) gateways(gws []gatewayv1.Gateway, routes []gatewayv1.HTTPRout
 	}
 }
 
-// routeHostnames returns the hostnames a route has on a listener.
+// routeHostnames returns the hostnames a route has on a listener; invalid ones of the
+// route are refused, a listener with an invalid hostname (refused on the Gateway)
+// gives none.
 func (c *computer) routeHostnames(src ObjectRef, l gatewayv1.Listener, rt *gatewayv1.HTTPRoute) []string {
-	var lh string
-	if l.Hostname != nil {
-		lh = string(*l.Hostname)
-		if hostname.Validate(lh) != nil {
-			return nil // refused on the Gateway
-		}
+	if l.Hostname != nil && hostname.Validate(string(*l.Hostname)) != nil {
+		return nil
 	}
-	if len(rt.Spec.Hostnames) == 0 {
-		if lh == "" {
-			return nil
-		}
-		return []string{lh}
-	}
-	var out []string
+	valid := make([]gatewayv1.Hostname, 0, len(rt.Spec.Hostnames))
 	for _, h := range rt.Spec.Hostnames {
 		if err := hostname.Validate(string(h)); err != nil {
 			c.refuse(src, string(h), ReasonInvalid, sentence(err))
 			continue
 		}
-		if n, ok := hostname.Intersect(lh, string(h)); ok {
-			out = append(out, n)
-		}
+		valid = append(valid, h)
 	}
-	return out
-}
-
-// admits reports whether a listener admits HTTPRoutes from namespace ns.
-func admits(gw *gatewayv1.Gateway, l gatewayv1.Listener, ns string, nsLabels map[string]map[string]string) bool {
-	ar := l.AllowedRoutes
-	if ar == nil || len(ar.Kinds) == 0 {
-		if l.Protocol != gatewayv1.HTTPProtocolType && l.Protocol != gatewayv1.HTTPSProtocolType {
-			return false
-		}
-	} else if !slices.ContainsFunc(ar.Kinds, func(k gatewayv1.RouteGroupKind) bool {
-		return k.Kind == KindHTTPRoute && (k.Group == nil || *k.Group == gatewayv1.GroupName)
-	}) {
-		return false
+	if len(valid) == 0 && len(rt.Spec.Hostnames) > 0 {
+		return nil
 	}
-	from := gatewayv1.NamespacesFromSame
-	if ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
-		from = *ar.Namespaces.From
-	}
-	switch from {
-	case gatewayv1.NamespacesFromAll:
-		return true
-	case gatewayv1.NamespacesFromSame:
-		return ns == gw.Namespace
-	case gatewayv1.NamespacesFromSelector:
-		if ar.Namespaces.Selector == nil {
-			return false
-		}
-		lbls, ok := nsLabels[ns]
-		if !ok {
-			return false
-		}
-		sel, err := metav1.LabelSelectorAsSelector(ar.Namespaces.Selector)
-		return err == nil && sel.Matches(labels.Set(lbls))
-	}
-	return false
+	return gatewayapi.Hostnames(l, valid)
 }
 
 // gatewayAddresses returns the IP addresses in a Gateway's status.

@@ -185,6 +185,18 @@ func TestCompute(t *testing.T) {
 			want: []Endpoint{ep("x.c1.openmcp.cluster", g1, "10.0.0.1")},
 		},
 		{
+			// allowedRoutes.kinds cannot add a kind the protocol does not carry
+			// (InvalidRouteKinds): such a listener publishes no route's hostnames.
+			name: "allowedRoutes kinds listing HTTPRoute on TCP and TLS listeners",
+			in: Input{
+				Gateways: []gatewayv1.Gateway{gw1(
+					listener("tcp", 80, "", protocol(gatewayv1.TCPProtocolType), kinds("HTTPRoute")),
+					listener("tls", 443, "", protocol(gatewayv1.TLSProtocolType), kinds("HTTPRoute")),
+				)},
+				HTTPRoutes: []gatewayv1.HTTPRoute{route(meta("ns", "r", 0), []gatewayv1.ParentReference{parent("g1")}, "x.c1.openmcp.cluster")},
+			},
+		},
+		{
 			name: "parentRefs to other kinds and to missing or deleted gateways are ignored",
 			in: Input{
 				Gateways: []gatewayv1.Gateway{func() gatewayv1.Gateway {

@@ -1,4 +1,4 @@
-package controllers
+package mcpsync
 
 import (
 	"maps"
@@ -9,14 +9,15 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
 func TestHostnameRefusalsFlowUpToTenantObjects(t *testing.T) {
 	t.Parallel()
 	const refused = "Hostname a.example: HostnameConflict"
-	route := newHTTPRouteSync(kindSync[*gatewayv1.HTTPRoute]{})
-	ingress := newIngressSync(kindSync[*networkingv1.Ingress]{})
+	route := newHTTPRouteSync(&syncContext{})
+	ingress := newIngressSync(&syncContext{})
 	withAnn := func(kv ...string) metav1.ObjectMeta {
 		m := metav1.ObjectMeta{Namespace: "default", Name: "web"}
 		for i := 0; i < len(kv); i += 2 {
@@ -34,23 +35,23 @@ func TestHostnameRefusalsFlowUpToTenantObjects(t *testing.T) {
 		wantChanged bool
 	}{
 		{name: "the copy's refusal goes up, other annotations stay",
-			tenant: withAnn("team", "a"), cp: withAnn(AnnotationPublishRefused, refused),
-			want: map[string]string{"team": "a", AnnotationPublishRefused: refused}, wantChanged: true},
+			tenant: withAnn("team", "a"), cp: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused),
+			want: map[string]string{"team": "a", vcdnsv1alpha1.AnnotationPublishRefused: refused}, wantChanged: true},
 		{name: "the same refusal writes nothing",
-			tenant: withAnn(AnnotationPublishRefused, refused), cp: withAnn(AnnotationPublishRefused, refused),
-			want: map[string]string{AnnotationPublishRefused: refused}},
+			tenant: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused), cp: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused),
+			want: map[string]string{vcdnsv1alpha1.AnnotationPublishRefused: refused}},
 		{name: "a refusal the copy no longer has goes",
-			tenant: withAnn(AnnotationPublishRefused, refused, "team", "a"), cp: withAnn(),
+			tenant: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused, "team", "a"), cp: withAnn(),
 			want: map[string]string{"team": "a"}, wantChanged: true},
 		{name: "without a copy the refusal goes",
-			tenant: withAnn(AnnotationPublishRefused, refused), noCopy: true,
+			tenant: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused), noCopy: true,
 			want: nil, wantChanged: true},
 		{name: "nothing to say, nothing written",
 			tenant: withAnn(), cp: withAnn(),
 			want: nil},
 		{name: "a tenant's forged refusal is corrected",
-			tenant: withAnn(AnnotationPublishRefused, "forged"), cp: withAnn(AnnotationPublishRefused, refused),
-			want: map[string]string{AnnotationPublishRefused: refused}, wantChanged: true},
+			tenant: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, "forged"), cp: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused),
+			want: map[string]string{vcdnsv1alpha1.AnnotationPublishRefused: refused}, wantChanged: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -80,8 +81,8 @@ func TestHostnameRefusalsFlowUpToTenantObjects(t *testing.T) {
 
 	// An Ingress carries the copy's refusals and the publisher's side by side.
 	copyRefusal := translate.Refusal{Field: "spec.defaultBackend.resource", Reason: translate.ReasonUnsupportedKind, Message: "only Services"}
-	got, changed := ingress.upMeta(&networkingv1.Ingress{ObjectMeta: withAnn()}, &networkingv1.Ingress{ObjectMeta: withAnn(AnnotationPublishRefused, refused)}, []translate.Refusal{copyRefusal})
-	want := map[string]string{AnnotationPublishRefused: refused, AnnotationRefused: translate.RefusalsMessage([]translate.Refusal{copyRefusal})}
+	got, changed := ingress.upMeta(&networkingv1.Ingress{ObjectMeta: withAnn()}, &networkingv1.Ingress{ObjectMeta: withAnn(vcdnsv1alpha1.AnnotationPublishRefused, refused)}, []translate.Refusal{copyRefusal})
+	want := map[string]string{vcdnsv1alpha1.AnnotationPublishRefused: refused, vcdnsv1alpha1.AnnotationRefused: translate.RefusalsMessage([]translate.Refusal{copyRefusal})}
 	if !changed || !maps.Equal(got.Annotations, want) {
 		t.Errorf("Ingress with both refusals: annotations %v, changed %v; want %v", got.Annotations, changed, want)
 	}

@@ -1,6 +1,6 @@
 // Package remote turns kubeconfig Secrets into client configurations for the clusters
 // the syncer talks to, with deliberate rate limits, and probes their reachability.
-package remote
+package clusters
 
 import (
 	"context"
@@ -34,8 +34,8 @@ type Kubeconfig struct {
 	Hash   string
 }
 
-// FromSecret reads the kubeconfig ref points at, in namespace, through c.
-func FromSecret(ctx context.Context, c client.Reader, namespace string, ref vcdnsv1alpha1.SecretKeyReference, limits Limits) (*Kubeconfig, error) {
+// fromSecret reads the kubeconfig ref points at, in namespace, through c.
+func fromSecret(ctx context.Context, c client.Reader, namespace string, ref vcdnsv1alpha1.SecretKeyReference, limits Limits) (*Kubeconfig, error) {
 	var secret corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
 		return nil, fmt.Errorf("reading kubeconfig Secret %s/%s: %w", namespace, ref.Name, err)

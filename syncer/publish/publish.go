@@ -1,4 +1,10 @@
-package controllers
+// Package publish keeps the central DNS equal to what the Gateways, HTTPRoutes and
+// Ingresses of every registered cluster say, as external-dns's RunOnce does: the
+// cluster's objects (the source), records.Compute (desired records), skydns.Plan (the
+// difference to the store) and Store.Apply. What is refused is written back onto the
+// objects that asked: a condition on Gateways, an annotation on HTTPRoutes and
+// Ingresses, a Warning Event.
+package publish
 
 import (
 	"context"
@@ -27,32 +33,26 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
 	"github.com/vcdns/vcdns/syncer/dns/records"
 	"github.com/vcdns/vcdns/syncer/dns/skydns"
-	"github.com/vcdns/vcdns/syncer/remote"
+	"github.com/vcdns/vcdns/syncer/gatewayapi"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
-// ConditionPublished is the condition the syncer sets on Gateways: whether their
-// hostnames are published, and if not, why.
-const ConditionPublished = "vcdns.io/Published"
-
-// AnnotationPublishRefused holds, on HTTPRoutes and Ingresses (which have no conditions
-// of their own), which of their hostnames are not published and why.
-const AnnotationPublishRefused = "vcdns.io/publish-refused"
-
-// DNSOptions configure publishing hostnames into the central DNS.
-type DNSOptions struct {
+// Options configure publishing.
+type Options struct {
 	// BaseDomain is the domain every published name is in.
 	BaseDomain string
 	// TTL of the published records.
 	TTL time.Duration
 	// Store is the central etcd; nil turns publishing off.
 	Store *skydns.Store
-	// CentralDNS are the addresses every cluster's CoreDNS forwards the base domain to;
-	// empty turns Corefile patching off.
-	CentralDNS []string
+	// Resync is how often a cluster's names are checked against the store again: a
+	// record someone removed comes back.
+	Resync time.Duration
 }
 
 // PublishStatus is what publishing reports for one cluster.
@@ -93,10 +93,10 @@ type pubSession struct {
 }
 
 // Enabled reports whether publishing is configured.
-func (p *Publisher) Enabled() bool { return p != nil && p.Options.DNS.Store != nil }
+func (p *Publisher) Enabled() bool { return p != nil && p.Options.Store != nil }
 
 // Ensure runs publishing for a cluster, restarting it when its kubeconfig changed.
-func (p *Publisher) Ensure(name string, cfg *remote.Kubeconfig) {
+func (p *Publisher) Ensure(name string, cfg *clusters.Kubeconfig) {
 	p.mu.Lock()
 	if p.sessions == nil {
 		p.sessions = map[string]*pubSession{}
@@ -170,7 +170,7 @@ func (p *Publisher) Status(name string) PublishStatus {
 
 // Unpublish removes everything published for a cluster (it was deregistered).
 func (p *Publisher) Unpublish(ctx context.Context, name string) error {
-	return p.apply(ctx, records.Result{Scope: records.ClusterScope(name)})
+	return p.Apply(ctx, records.Result{Scope: records.ClusterScope(name)})
 }
 
 // UnpublishUnregistered removes the names published for clusters that registered
@@ -182,7 +182,7 @@ func (p *Publisher) UnpublishUnregistered(ctx context.Context, registered func(c
 		return records.ClusterScope(o.Cluster).Contains(o) && !registered(o.Cluster) && !p.publishing(o.Cluster)
 	}
 	var clusters []string
-	_, err := p.plan(ctx, func(claims *records.Claims) records.Result {
+	_, err := p.Plan(ctx, func(claims *records.Claims) records.Result {
 		seen := map[string]bool{}
 		for _, o := range claims.All() {
 			if gone(o) && !seen[o.Cluster] {
@@ -196,16 +196,18 @@ func (p *Publisher) UnpublishUnregistered(ctx context.Context, registered func(c
 	return clusters, err
 }
 
-// apply plans res against the store and applies the changes.
-func (p *Publisher) apply(ctx context.Context, res records.Result) error {
-	_, err := p.plan(ctx, func(*records.Claims) records.Result { return res })
+// Apply plans res against the store and applies the changes.
+func (p *Publisher) Apply(ctx context.Context, res records.Result) error {
+	_, err := p.Plan(ctx, func(*records.Claims) records.Result { return res })
 	return err
 }
 
-// plan reads the store, computes the desired records with the stored claims, and
-// applies the difference. It returns the computed result and what Plan skipped.
-func (p *Publisher) plan(ctx context.Context, compute func(*records.Claims) records.Result) (records.Result, error) {
-	store := p.Options.DNS.Store
+// Plan is one run of the loop, as external-dns's RunOnce: it reads the store, computes
+// the desired records with the stored claims (compute), plans the difference
+// (skydns.Plan) and applies it. It returns the computed result with what Plan skipped
+// among its refusals. One Plan runs at a time: no self-inflicted conflicts.
+func (p *Publisher) Plan(ctx context.Context, compute func(*records.Claims) records.Result) (records.Result, error) {
+	store := p.Options.Store
 	p.storeMu.Lock()
 	defer p.storeMu.Unlock()
 	state, err := store.Read(ctx)
@@ -241,24 +243,13 @@ func (p *Publisher) setStatus(name string, s *pubSession, st PublishStatus) {
 	}
 }
 
-func (p *Publisher) run(ctx context.Context, name string, cfg *remote.Kubeconfig, s *pubSession) {
-	backoff := time.Second
-	for {
-		err := p.runOnce(ctx, name, cfg, s)
-		if ctx.Err() != nil {
-			return
-		}
+func (p *Publisher) run(ctx context.Context, name string, cfg *clusters.Kubeconfig, s *pubSession) {
+	clusters.Retry(ctx, func(ctx context.Context) error { return p.runOnce(ctx, name, cfg, s) }, func(err error, backoff time.Duration) {
 		st := p.statusOf(s)
 		st.LastError = err.Error()
 		p.setStatus(name, s, st)
 		log.FromContext(ctx).Error(err, "Publishing session ended, restarting", "backoff", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Minute)
-	}
+	})
 }
 
 func (p *Publisher) statusOf(s *pubSession) PublishStatus {
@@ -267,56 +258,35 @@ func (p *Publisher) statusOf(s *pubSession) PublishStatus {
 	return s.status
 }
 
-func (p *Publisher) runOnce(parent context.Context, name string, cfg *remote.Kubeconfig, s *pubSession) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	c, err := remote.NewCluster(cfg.Config, func(o *cluster.Options) { o.Scheme = p.Scheme })
+// runOnce starts the cluster's cache and a controller with one key, the cluster: every
+// change of a Gateway, HTTPRoute, Ingress or namespace recomputes the cluster, so that
+// bursts of changes collapse into one publish.
+func (p *Publisher) runOnce(ctx context.Context, name string, cfg *clusters.Kubeconfig, s *pubSession) error {
+	c, err := clusters.NewCluster(cfg.Config, func(o *cluster.Options) { o.Scheme = p.Scheme })
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, 2)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := c.Start(ctx); err != nil {
-			errs <- err
+	return clusters.Run(ctx, map[string]cluster.Cluster{name: c}, func(ctx context.Context, _ func(error)) ([]controller.TypedController[reconcile.Request], error) {
+		r := &publishCluster{p: p, name: name, session: s, client: c.GetClient(), recorder: c.GetEventRecorder("vcdns-syncer")}
+		ctrl, err := controller.NewTypedUnmanaged[reconcile.Request]("publish-"+name, controller.TypedOptions[reconcile.Request]{
+			Reconciler:         r,
+			SkipNameValidation: ptr.To(true),
+			CacheSyncTimeout:   time.Minute,
+			LogConstructor:     func(*reconcile.Request) logr.Logger { return log.FromContext(ctx) },
+		})
+		if err != nil {
+			return nil, err
 		}
-	}()
-	defer wg.Wait()
-
-	r := &publishCluster{p: p, name: name, session: s, client: c.GetClient(), recorder: c.GetEventRecorder("vcdns-syncer")}
-	ctrl, err := controller.NewTypedUnmanaged[reconcile.Request]("publish-"+name, controller.TypedOptions[reconcile.Request]{
-		Reconciler:         r,
-		SkipNameValidation: ptr.To(true),
-		CacheSyncTimeout:   time.Minute,
-		LogConstructor:     func(*reconcile.Request) logr.Logger { return log.FromContext(ctx) },
+		all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+		})
+		for _, obj := range []client.Object{&gatewayv1.Gateway{}, &gatewayv1.HTTPRoute{}, &networkingv1.Ingress{}, &corev1.Namespace{}} {
+			if err := ctrl.Watch(source.Kind(c.GetCache(), obj, all)); err != nil {
+				return nil, err
+			}
+		}
+		return []controller.TypedController[reconcile.Request]{ctrl}, nil
 	})
-	if err != nil {
-		return err
-	}
-	// Every change of a Gateway, HTTPRoute, Ingress or namespace recomputes the
-	// cluster: one key, so bursts of changes collapse into one publish.
-	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-	})
-	for _, obj := range []client.Object{&gatewayv1.Gateway{}, &gatewayv1.HTTPRoute{}, &networkingv1.Ingress{}, &corev1.Namespace{}} {
-		if err := ctrl.Watch(source.Kind(c.GetCache(), obj, all)); err != nil {
-			return err
-		}
-	}
-	go func() {
-		if err := ctrl.Start(ctx); err != nil {
-			errs <- err
-		}
-		cancel()
-	}()
-	select {
-	case <-ctx.Done():
-		return parent.Err()
-	case err := <-errs:
-		return err
-	}
 }
 
 // publishCluster is the reconcile of one cluster's published names.
@@ -337,12 +307,12 @@ func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (re
 			return reconcile.Result{}, r.fail(fmt.Errorf("listing the cluster's objects: %w", err))
 		}
 	}
-	nsLabels, err := namespaceLabels(ctx, r.client)
-	if err != nil {
+	var namespaces corev1.NamespaceList
+	if err := r.client.List(ctx, &namespaces); err != nil {
 		return reconcile.Result{}, r.fail(fmt.Errorf("listing the cluster's namespaces: %w", err))
 	}
-	opts := r.p.Options.DNS
-	res, err := r.p.plan(ctx, func(claims *records.Claims) records.Result {
+	opts := r.p.Options
+	res, err := r.p.Plan(ctx, func(claims *records.Claims) records.Result {
 		return records.Compute(records.Input{
 			Cluster:         r.name,
 			Policy:          hostname.DefaultPolicy(r.name, opts.BaseDomain),
@@ -350,7 +320,7 @@ func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (re
 			Gateways:        gateways.Items,
 			HTTPRoutes:      routes.Items,
 			Ingresses:       ingresses.Items,
-			NamespaceLabels: nsLabels,
+			NamespaceLabels: gatewayapi.NamespaceLabelsOf(namespaces.Items),
 			Origin:          originString,
 			Claims:          claims,
 		})
@@ -365,7 +335,7 @@ func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (re
 	publishedHostnames.WithLabelValues(r.name).Set(float64(len(res.Endpoints)))
 	refusedHostnames.WithLabelValues(r.name).Set(float64(len(res.Refusals)))
 	// The store is checked again after a while: a record someone removed comes back.
-	return reconcile.Result{RequeueAfter: r.p.Options.ProbeInterval}, nil
+	return reconcile.Result{RequeueAfter: r.p.Options.Resync}, nil
 }
 
 func (r *publishCluster) fail(err error) error {
@@ -392,21 +362,21 @@ func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.
 	for i := range gateways {
 		gw := &gateways[i]
 		msg := message(records.KindGateway, gw.Namespace, gw.Name)
-		cond := metav1.Condition{Type: ConditionPublished, Status: metav1.ConditionTrue, Reason: "Published", Message: "The Gateway's hostnames are published", ObservedGeneration: gw.Generation}
+		cond := metav1.Condition{Type: vcdnsv1alpha1.GatewayConditionPublished, Status: metav1.ConditionTrue, Reason: "Published", Message: "The Gateway's hostnames are published", ObservedGeneration: gw.Generation}
 		if msg != "" {
 			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "Refused", msg
 		}
-		old := meta.FindStatusCondition(gw.Status.Conditions, ConditionPublished)
+		old := meta.FindStatusCondition(gw.Status.Conditions, vcdnsv1alpha1.GatewayConditionPublished)
 		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message && old.ObservedGeneration == cond.ObservedGeneration {
 			continue
 		}
 		patched := gw.DeepCopy()
 		meta.SetStatusCondition(&patched.Status.Conditions, cond)
 		if err := r.client.Status().Patch(ctx, patched, client.MergeFromWithOptions(gw, client.MergeFromWithOptimisticLock{})); err != nil {
-			return fmt.Errorf("writing condition %s of Gateway %s/%s: %w", ConditionPublished, gw.Namespace, gw.Name, err)
+			return fmt.Errorf("writing condition %s of Gateway %s/%s: %w", vcdnsv1alpha1.GatewayConditionPublished, gw.Namespace, gw.Name, err)
 		}
 		if msg != "" {
-			r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
+			r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", translate.EventNote(msg))
 		}
 	}
 	for i := range routes {
@@ -423,7 +393,7 @@ func (r *publishCluster) showRefusals(ctx context.Context, gateways []gatewayv1.
 }
 
 func (r *publishCluster) annotate(ctx context.Context, obj client.Object, msg string) error {
-	patched, changed := withAnnotation(obj, AnnotationPublishRefused, msg)
+	patched, changed := translate.WithAnnotation(obj, vcdnsv1alpha1.AnnotationPublishRefused, msg)
 	if !changed {
 		return nil
 	}
@@ -431,7 +401,7 @@ func (r *publishCluster) annotate(ctx context.Context, obj client.Object, msg st
 		return fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	if msg != "" {
-		r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", eventNote(msg))
+		r.recorder.Eventf(patched, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", translate.EventNote(msg))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package controllers
+package translate
 
 import (
 	"strings"
@@ -8,19 +8,19 @@ import (
 
 func TestEventNote(t *testing.T) {
 	short := "Deleted without removing namespace mcp-x on cluster c1"
-	if got := eventNote(short); got != short {
-		t.Errorf("eventNote(%q) = %q, want it unchanged", short, got)
+	if got := EventNote(short); got != short {
+		t.Errorf("EventNote(%q) = %q, want it unchanged", short, got)
 	}
-	exact := strings.Repeat("a", maxEventNote)
-	if got := eventNote(exact); got != exact {
-		t.Errorf("a note of exactly %d bytes was cut to %d", maxEventNote, len(got))
+	exact := strings.Repeat("a", MaxEventNote)
+	if got := EventNote(exact); got != exact {
+		t.Errorf("a note of exactly %d bytes was cut to %d", MaxEventNote, len(got))
 	}
 	// A long message of multi-byte runes is cut within the limit, to valid UTF-8, and
 	// says that it was cut.
-	long := strings.Repeat("ä", maxEventNote)
-	got := eventNote(long)
-	if len(got) > maxEventNote {
-		t.Errorf("note of %d bytes, want at most %d", len(got), maxEventNote)
+	long := strings.Repeat("ä", MaxEventNote)
+	got := EventNote(long)
+	if len(got) > MaxEventNote {
+		t.Errorf("note of %d bytes, want at most %d", len(got), MaxEventNote)
 	}
 	if !utf8.ValidString(got) {
 		t.Errorf("note is not valid UTF-8: %q", got[len(got)-20:])

@@ -1,4 +1,4 @@
-package controllers
+package mcpsync
 
 import (
 	"context"
@@ -9,14 +9,12 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,13 +28,13 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
+	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/naming"
-	"github.com/vcdns/vcdns/syncer/remote"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
-// SessionConfig is what one MCP's sync session needs.
-type SessionConfig struct {
+// Config is what one MCP's sync session needs.
+type Config struct {
 	// MCP is the ManagedControlPlane.
 	MCP types.NamespacedName
 	// Namespace is the MCP namespace on the workload cluster.
@@ -56,8 +54,8 @@ type SessionConfig struct {
 	Notify func()
 }
 
-// SessionStatus is what the session reports to the MCP's status.
-type SessionStatus struct {
+// Status is what the session reports to the MCP's status.
+type Status struct {
 	// Started is true once both caches synced and the initial tenant objects are known.
 	Started bool
 	// Synced is true when every tenant object seen since start has been reconciled
@@ -77,11 +75,11 @@ type SessionStatus struct {
 	CatchingUp bool
 }
 
-// Session syncs one MCP: Services of its tenant control plane down into the MCP
-// namespace of its workload cluster, and the allocated IPs back up. It owns its
+// Session syncs one MCP: the objects of its tenant control plane down into the MCP
+// namespace of its workload cluster, and what the copies say back up. It owns its
 // caches and its controller, and Stop ends all of them.
 type Session struct {
-	cfg    SessionConfig
+	cfg    Config
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -96,9 +94,9 @@ type Session struct {
 	lastSync   bool
 }
 
-// StartSession starts a session that runs until Stop or until ctx ends. Failures to
+// Start starts a session that runs until Stop or until ctx ends. Failures to
 // start (an unreachable API server) are retried with backoff.
-func StartSession(ctx context.Context, cfg SessionConfig) *Session {
+func Start(ctx context.Context, cfg Config) *Session {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{
 		cfg:        cfg,
@@ -120,14 +118,14 @@ func (s *Session) Stop() {
 }
 
 // Status reports the session's progress.
-func (s *Session) Status() SessionStatus {
+func (s *Session) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.statusLocked()
 }
 
-func (s *Session) statusLocked() SessionStatus {
-	st := SessionStatus{Started: s.started, Failing: len(s.failing), LastError: s.lastErr, Counts: map[string]int{}, Unserved: s.unserved}
+func (s *Session) statusLocked() Status {
+	st := Status{Started: s.started, Failing: len(s.failing), LastError: s.lastErr, Counts: map[string]int{}, Unserved: s.unserved}
 	for k, ok := range s.synced {
 		if ok {
 			st.Counts[k.kind]++
@@ -142,40 +140,22 @@ func (s *Session) run(ctx context.Context) {
 	defer close(s.done)
 	logger := log.FromContext(ctx).WithValues("mcp", s.cfg.MCP.String())
 	ctx = log.IntoContext(ctx, logger)
-	backoff := time.Second
-	for {
-		start := time.Now()
-		err := s.runOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
+	clusters.Retry(ctx, s.runOnce, func(err error, backoff time.Duration) {
 		s.setStartError(err)
 		logger.Error(err, "Sync session ended, restarting", "backoff", backoff)
-		if time.Since(start) > 5*time.Minute {
-			backoff = time.Second
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Minute)
-	}
+	})
 }
 
-// runOnce starts the caches and the controller and blocks until they end.
-func (s *Session) runOnce(parent context.Context) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-
-	tenant, err := remote.NewCluster(s.cfg.Tenant, func(o *cluster.Options) {
+// runOnce starts the caches and the controllers and blocks until they end.
+func (s *Session) runOnce(ctx context.Context) error {
+	tenant, err := clusters.NewCluster(s.cfg.Tenant, func(o *cluster.Options) {
 		o.Scheme = s.cfg.Scheme
 	})
 	if err != nil {
 		return fmt.Errorf("tenant cluster: %w", err)
 	}
 	copies := labels.SelectorFromSet(labels.Set{naming.LabelMCP: s.cfg.Namespace})
-	workload, err := remote.NewCluster(s.cfg.Workload, func(o *cluster.Options) {
+	workload, err := clusters.NewCluster(s.cfg.Workload, func(o *cluster.Options) {
 		o.Scheme = s.cfg.Scheme
 		o.Cache.DefaultNamespaces = map[string]cache.Config{s.cfg.Namespace: {}}
 		o.Cache.DefaultLabelSelector = copies
@@ -183,75 +163,52 @@ func (s *Session) runOnce(parent context.Context) error {
 	if err != nil {
 		return fmt.Errorf("workload cluster: %w", err)
 	}
-
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for name, c := range map[string]cluster.Cluster{"tenant": tenant, "workload": workload} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Start(ctx); err != nil {
-				errs <- fmt.Errorf("%s cache: %w", name, err)
+	caches := map[string]cluster.Cluster{"tenant": tenant, "workload": workload}
+	return clusters.Run(ctx, caches, func(ctx context.Context, fail func(error)) ([]controller.TypedController[reconcile.Request], error) {
+		served, unserved := servedKinds(tenant, workload)
+		s.mu.Lock()
+		s.unserved = unserved
+		s.mu.Unlock()
+		sc := &syncContext{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenant.GetEventRecorder("vcdns-syncer"), namespace: s.cfg.Namespace, mcp: s.cfg.MCP}
+		var ctrls []controller.TypedController[reconcile.Request]
+		for _, k := range served {
+			c, err := s.newController(ctx, k, sc, tenant, workload)
+			if err != nil {
+				return nil, err
 			}
-		}()
-	}
-	defer wg.Wait()
-
-	kinds, unserved := servedKinds(tenant, workload)
-	s.mu.Lock()
-	s.unserved = unserved
-	s.mu.Unlock()
-	tenantEvents := tenant.GetEventRecorder("vcdns-syncer")
-	for _, k := range kinds {
-		c, err := s.newController(ctx, k, tenant, workload, tenantEvents)
-		if err != nil {
-			return err
+			ctrls = append(ctrls, c)
 		}
-		go func() {
-			if err := c.Start(ctx); err != nil {
-				errs <- fmt.Errorf("%s controller: %w", k, err)
-			}
-			cancel()
-		}()
-	}
-	go s.markStarted(ctx, tenant, workload, kinds, errs)
-
-	select {
-	case <-ctx.Done():
-	case err := <-errs:
-		cancel()
-		return err
-	}
-	if parent.Err() == nil {
-		return fmt.Errorf("session stopped")
-	}
-	return nil
+		go s.markStarted(ctx, tenant, workload, served, fail)
+		return ctrls, nil
+	})
 }
 
 // markStarted waits for both caches, records every tenant object as pending, and from
 // then on Synced means all of them were reconciled.
-func (s *Session) markStarted(ctx context.Context, tenant, workload cluster.Cluster, kinds []string, errs chan<- error) {
+func (s *Session) markStarted(ctx context.Context, tenant, workload cluster.Cluster, served []syncedKind, fail func(error)) {
 	if !tenant.GetCache().WaitForCacheSync(ctx) || !workload.GetCache().WaitForCacheSync(ctx) {
 		return
 	}
 	var keys []objKey
-	for _, k := range kinds {
-		list := newList(k)
+	names := make([]string, 0, len(served))
+	for _, k := range served {
+		names = append(names, k.name)
+		list := k.newList()
 		if err := tenant.GetClient().List(ctx, list); err != nil {
-			errs <- fmt.Errorf("listing tenant %s objects: %w", k, err)
+			fail(fmt.Errorf("listing tenant %s objects: %w", k.name, err))
 			return
 		}
 		if err := meta.EachListItem(list, func(o runtime.Object) error {
 			obj := o.(client.Object)
-			keys = append(keys, objKey{kind: k, NamespacedName: client.ObjectKeyFromObject(obj)})
+			keys = append(keys, objKey{kind: k.name, NamespacedName: client.ObjectKeyFromObject(obj)})
 			return nil
 		}); err != nil {
-			errs <- err
+			fail(err)
 			return
 		}
 	}
 	s.begin(keys)
-	log.FromContext(ctx).Info("Sync session started", "tenantObjects", len(keys), "kinds", kinds)
+	log.FromContext(ctx).Info("Sync session started", "tenantObjects", len(keys), "kinds", names)
 	s.notifyIfChanged()
 }
 
@@ -352,42 +309,11 @@ func (s *Session) copyToTenant(kind string) func(context.Context, client.Object)
 	}
 }
 
-// syncedKinds are the kinds a session copies, in order.
-var syncedKinds = []string{translate.KindService, translate.KindGateway, translate.KindHTTPRoute, translate.KindIngress}
-
-func newObject(kind string) client.Object {
-	switch kind {
-	case translate.KindService:
-		return &corev1.Service{}
-	case translate.KindGateway:
-		return &gatewayv1.Gateway{}
-	case translate.KindHTTPRoute:
-		return &gatewayv1.HTTPRoute{}
-	case translate.KindIngress:
-		return &networkingv1.Ingress{}
-	}
-	panic("unknown kind " + kind)
-}
-
-func newList(kind string) client.ObjectList {
-	switch kind {
-	case translate.KindService:
-		return &corev1.ServiceList{}
-	case translate.KindGateway:
-		return &gatewayv1.GatewayList{}
-	case translate.KindHTTPRoute:
-		return &gatewayv1.HTTPRouteList{}
-	case translate.KindIngress:
-		return &networkingv1.IngressList{}
-	}
-	panic("unknown kind " + kind)
-}
-
 // servedKinds splits the synced kinds into those both clusters serve and those one
 // of them does not (Gateway API CRDs missing).
-func servedKinds(tenant, workload cluster.Cluster) (served, unserved []string) {
-	for _, k := range syncedKinds {
-		gvk, err := apiutil.GVKForObject(newObject(k), tenant.GetScheme())
+func servedKinds(tenant, workload cluster.Cluster) (served []syncedKind, unserved []string) {
+	for _, k := range kinds {
+		gvk, err := apiutil.GVKForObject(k.newObj(), tenant.GetScheme())
 		ok := err == nil
 		for _, c := range []cluster.Cluster{tenant, workload} {
 			if !ok {
@@ -400,33 +326,22 @@ func servedKinds(tenant, workload cluster.Cluster) (served, unserved []string) {
 		if ok {
 			served = append(served, k)
 		} else {
-			unserved = append(unserved, k)
+			unserved = append(unserved, k.name)
 		}
 	}
 	return served, unserved
 }
 
 // newController builds the controller of one kind: it watches the tenant objects, their
-// copies, and for HTTPRoutes what decides their attachment and references.
-func (s *Session) newController(ctx context.Context, kind string, tenant, workload cluster.Cluster, tenantEvents events.EventRecorder) (controller.TypedController[reconcile.Request], error) {
-	var r reconcile.TypedReconciler[reconcile.Request]
-	switch kind {
-	case translate.KindService:
-		r = &serviceSync{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), namespace: s.cfg.Namespace, mcp: s.cfg.MCP, tenantDNS: s.cfg.TenantDNS}
-	case translate.KindGateway:
-		r = newGatewaySync(kindSync[*gatewayv1.Gateway]{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenantEvents, namespace: s.cfg.Namespace, mcp: s.cfg.MCP})
-	case translate.KindHTTPRoute:
-		r = newHTTPRouteSync(kindSync[*gatewayv1.HTTPRoute]{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenantEvents, namespace: s.cfg.Namespace, mcp: s.cfg.MCP})
-	case translate.KindIngress:
-		r = newIngressSync(kindSync[*networkingv1.Ingress]{session: s, tenant: tenant.GetClient(), workload: workload.GetClient(), recorder: tenantEvents, namespace: s.cfg.Namespace, mcp: s.cfg.MCP})
-	}
-	c, err := controller.NewTypedUnmanaged[reconcile.Request](strings.ToLower(kind)+"s-"+s.cfg.Namespace, controller.TypedOptions[reconcile.Request]{
-		Reconciler:              s.track(kind, r),
+// copies, and for routes what decides their attachment and references.
+func (s *Session) newController(ctx context.Context, k syncedKind, sc *syncContext, tenant, workload cluster.Cluster) (controller.TypedController[reconcile.Request], error) {
+	c, err := controller.NewTypedUnmanaged[reconcile.Request](strings.ToLower(k.name)+"s-"+s.cfg.Namespace, controller.TypedOptions[reconcile.Request]{
+		Reconciler:              s.track(k.name, k.newSync(sc, s.cfg.TenantDNS)),
 		MaxConcurrentReconciles: max(1, s.cfg.Workers),
 		SkipNameValidation:      ptr.To(true),
 		CacheSyncTimeout:        time.Minute,
 		LogConstructor: func(req *reconcile.Request) logr.Logger {
-			l := log.FromContext(ctx).WithValues("kind", kind)
+			l := log.FromContext(ctx).WithValues("kind", k.name)
 			if req != nil {
 				l = l.WithValues("object", req.NamespacedName.String())
 			}
@@ -436,28 +351,27 @@ func (s *Session) newController(ctx context.Context, kind string, tenant, worklo
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Watch(source.Kind(tenant.GetCache(), newObject(kind), &handler.EnqueueRequestForObject{})); err != nil {
+	if err := c.Watch(source.Kind(tenant.GetCache(), k.newObj(), &handler.EnqueueRequestForObject{})); err != nil {
 		return nil, err
 	}
-	if err := c.Watch(source.Kind(workload.GetCache(), newObject(kind), handler.EnqueueRequestsFromMapFunc(s.copyToTenant(kind)))); err != nil {
+	if err := c.Watch(source.Kind(workload.GetCache(), k.newObj(), handler.EnqueueRequestsFromMapFunc(s.copyToTenant(k.name)))); err != nil {
 		return nil, err
 	}
-	if kind == translate.KindHTTPRoute {
-		// Attachment depends on the tenant's Gateways and namespaces, references on its
-		// ReferenceGrants: a change of any of them copies every route again.
-		allRoutes := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-			var routes gatewayv1.HTTPRouteList
-			if err := tenant.GetClient().List(ctx, &routes); err != nil {
+	if k.routes {
+		all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+			list := k.newList()
+			if err := tenant.GetClient().List(ctx, list); err != nil {
 				return nil
 			}
-			reqs := make([]reconcile.Request, 0, len(routes.Items))
-			for i := range routes.Items {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&routes.Items[i])})
-			}
+			var reqs []reconcile.Request
+			_ = meta.EachListItem(list, func(o runtime.Object) error {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o.(client.Object))})
+				return nil
+			})
 			return reqs
 		})
 		for _, obj := range []client.Object{&gatewayv1.Gateway{}, &gatewayv1beta1.ReferenceGrant{}, &corev1.Namespace{}} {
-			if err := c.Watch(source.Kind(tenant.GetCache(), obj, allRoutes)); err != nil {
+			if err := c.Watch(source.Kind(tenant.GetCache(), obj, all)); err != nil {
 				return nil, err
 			}
 		}

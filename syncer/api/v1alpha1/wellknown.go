@@ -1,0 +1,73 @@
+package v1alpha1
+
+// Condition types of the vcdns kinds.
+const (
+	ConditionReady             = "Ready"
+	ConditionReachable         = "Reachable"
+	ConditionTenantReachable   = "TenantReachable"
+	ConditionWorkloadReachable = "WorkloadReachable"
+	ConditionSynced            = "Synced"
+	ConditionCorefilePatched   = "CorefilePatched"
+	// ConditionPublished is a Cluster's: whether the hostnames of its Gateways,
+	// HTTPRoutes and Ingresses are published. GatewayConditionPublished is the one on
+	// each Gateway.
+	ConditionPublished = "Published"
+	// ConditionDeleting is True on a Cluster or ManagedControlPlane that is being
+	// deleted; its reason and message say what the deletion waits for.
+	ConditionDeleting = "Deleting"
+)
+
+// Condition types the syncer sets on Gateway API objects, which are not vcdns kinds:
+// prefixed with the vcdns domain, so that they never meet a condition of the gateway
+// controller.
+const (
+	// GatewayConditionCopied is on tenant Gateways: whether the copy holds everything
+	// the tenant asked for, and if not, what was refused.
+	GatewayConditionCopied = "vcdns.io/Copied"
+	// GatewayConditionPublished is on Gateways (copies and Gateways native to a
+	// cluster; it flows up to the tenant Gateway): whether their hostnames are
+	// published, and if not, why.
+	GatewayConditionPublished = "vcdns.io/Published"
+)
+
+// Reasons of the Deleting condition and of the Events of a deletion.
+const (
+	// ReasonCleanupFailed: the cleanup on a remote cluster failed; the deletion waits
+	// for the cluster, or for AnnotationSkipRemoteCleanup.
+	ReasonCleanupFailed = "CleanupFailed"
+	// ReasonRemovingCopies: an MCP namespace on a workload cluster is going away.
+	ReasonRemovingCopies = "RemovingCopies"
+	// ReasonCleanupSkipped: the deletion finished without the cleanup it could not do,
+	// as AnnotationSkipRemoteCleanup asked.
+	ReasonCleanupSkipped = "CleanupSkipped"
+)
+
+// Finalizer is on every Cluster, ManagedControlPlane and GatewayDNS: deleting one
+// removes what the syncer made for it first (copies and namespaces, the Corefile
+// block, published names).
+const Finalizer = "vcdns.io/cleanup"
+
+// Annotations on the vcdns kinds.
+const (
+	// AnnotationSkipRemoteCleanup, set to "true" on a Cluster or ManagedControlPlane,
+	// lets its deletion finish without the cleanup it cannot do on a cluster that does
+	// not answer: the copies of an MCP in its namespace on the workload cluster, the
+	// forwarding block in a Cluster's CoreDNS Corefile. What is left there stays, and a
+	// Warning Event (reason CleanupSkipped) names it. Without it, a deletion waits for
+	// the cluster to answer; the Deleting condition says why.
+	AnnotationSkipRemoteCleanup = "vcdns.io/skip-remote-cleanup"
+	// AnnotationBaseDomain on a Cluster holds the domain its objects may publish in,
+	// <cluster>.<base domain>.
+	AnnotationBaseDomain = "dns.openmcp.cloud/base-domain"
+)
+
+// Annotations on tenant objects and on objects of the clusters.
+const (
+	// AnnotationRefused holds, on a tenant Ingress (which has no conditions), what its
+	// copy left out and why.
+	AnnotationRefused = "vcdns.io/refused"
+	// AnnotationPublishRefused holds, on HTTPRoutes and Ingresses (which have no
+	// conditions of their own), which of their hostnames are not published and why.
+	// The publisher writes it on the copies; it flows up to the tenant objects.
+	AnnotationPublishRefused = "vcdns.io/publish-refused"
+)
