@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,11 +38,59 @@ func BenchmarkFiveClusters(b *testing.B) {
 	}
 }
 
+// BenchmarkClustersWithNodes starts two clusters with a node each, one after the
+// other (as the landscape of TestNodes), and reports the mean time until a cluster's
+// node is Ready and its DNS Deployment available, and the resident memory per such
+// cluster: its control plane (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler) and everything in its node's cgroups (containerd and its shims,
+// kubelet, kube-proxy, the CoreDNS Pod and sandboxes).
+func BenchmarkClustersWithNodes(b *testing.B) {
+	RequireNodes(b)
+	const n = 2
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		l := ForTest(b, Options{})
+		var total time.Duration
+		var pids []int
+		for i := range n {
+			start := time.Now()
+			c, err := l.StartCluster(ctx, fmt.Sprintf("c%d", i), ClusterOptions{Node: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += time.Since(start)
+			pids = append(pids, cgroupPids(filepath.Join(cgroupRoot, "pids", c.Node.cgroup))...)
+		}
+		for _, p := range l.Processes() {
+			pids = append(pids, p.Pid())
+		}
+		rss, err := pidsRSS(pids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(total.Seconds()/n, "s/cluster-node-ready")
+		b.ReportMetric(float64(rss)/n/(1<<20), "MiB-rss/cluster-with-node")
+		if err := l.Stop(); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}
+
 // processRSS sums the resident set size of the processes, in bytes.
 func processRSS(procs []*Process) (int64, error) {
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.Pid()
+	}
+	return pidsRSS(pids)
+}
+
+// pidsRSS sums the resident set size of the processes, in bytes.
+func pidsRSS(pids []int) (int64, error) {
 	var sum int64
-	for _, p := range procs {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	for _, pid := range pids {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			return 0, err
 		}
