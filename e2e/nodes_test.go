@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,7 +113,12 @@ func TestNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkServedBy(t, out, svc.Spec.ClusterIP+":80", "echo.web.svc.cluster.local", "/hello", backends)
+		// The name has an address per family; the client may take either.
+		var remotes []string
+		for _, ip := range svc.Spec.ClusterIPs {
+			remotes = append(remotes, net.JoinHostPort(ip, "80"))
+		}
+		checkServedBy(t, out, remotes, "echo.web.svc.cluster.local", "/hello", backends)
 	})
 
 	t.Run("a Pod resolves the Service's IPv6 address and fetches through it", func(t *testing.T) {
@@ -133,7 +140,7 @@ func TestNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkServedBy(t, out, fmt.Sprintf("[%s]:80", svc.Spec.ClusterIPs[1]), fmt.Sprintf("[%s]", svc.Spec.ClusterIPs[1]), "/", backends)
+		checkServedBy(t, out, []string{fmt.Sprintf("[%s]:80", svc.Spec.ClusterIPs[1])}, fmt.Sprintf("[%s]", svc.Spec.ClusterIPs[1]), "/", backends)
 	})
 
 	t.Run("a Pod reaches its cluster's API server by kubernetes.default", func(t *testing.T) {
@@ -152,7 +159,7 @@ func TestNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkServedBy(t, out, lbIP+":80", lbIP, "/from-2", backends)
+		checkServedBy(t, out, []string{lbIP + ":80"}, lbIP, "/from-2", backends)
 	})
 
 	t.Run("a Pod on cluster 2 reaches a cluster-1 Gateway by the Host header of its HTTPRoute", func(t *testing.T) {
@@ -164,7 +171,7 @@ func TestNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkServedBy(t, out, gwIP+":80", "app.gateway.test", "/via-gateway", backends)
+		checkServedBy(t, out, []string{gwIP + ":80"}, "app.gateway.test", "/via-gateway", backends)
 		// A host no HTTPRoute names is not routed.
 		_, err = two.RunPod(ctx, landscape.ProbePod(ns, "get-gateway-other", "get", "-timeout", "2s", "-host", "other.gateway.test", "http://"+gwIP+"/"), time.Minute)
 		if err == nil || !strings.Contains(err.Error(), "status=404") {
@@ -197,7 +204,7 @@ func TestNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkServedBy(t, out, lbIP+":80", "app.example.test", "/by-name", backends)
+		checkServedBy(t, out, []string{lbIP + ":80"}, "app.example.test", "/by-name", backends)
 	})
 
 	t.Run("teardown leaves nothing on the host", func(t *testing.T) {
@@ -243,16 +250,16 @@ func TestNodes(t *testing.T) {
 // servedRE parses the report of `vcdns-probe get` from the test image's server.
 var servedRE = regexp.MustCompile(`^status=200 remote=(\S+) body=served-by=(\S+) pod-ip=(\S+) host=(\S+) path=(\S+)$`)
 
-// checkServedBy checks that a fetch went to remote, asked for host and path, and was
-// answered by one of the backends (Pod name -> IP).
-func checkServedBy(t *testing.T, out, remote, host, path string, backends map[string]string) {
+// checkServedBy checks that a fetch went to one of remotes, asked for host and path,
+// and was answered by one of the backends (Pod name -> IP).
+func checkServedBy(t *testing.T, out string, remotes []string, host, path string, backends map[string]string) {
 	t.Helper()
 	m := servedRE.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("unexpected answer %q", out)
 	}
-	if m[1] != remote || m[4] != host || m[5] != path {
-		t.Fatalf("answer %q: want remote %s, host %s, path %s", out, remote, host, path)
+	if !slices.Contains(remotes, m[1]) || m[4] != host || m[5] != path {
+		t.Fatalf("answer %q: want remote one of %v, host %s, path %s", out, remotes, host, path)
 	}
 	if ip, ok := backends[m[2]]; !ok || ip != m[3] {
 		t.Fatalf("answer %q: served by %s (%s), not one of the backends %v", out, m[2], m[3], backends)

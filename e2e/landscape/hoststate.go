@@ -13,8 +13,8 @@ import (
 // namespaces, links, routes, firewall rules, mounts, cgroups, node processes, the
 // state folders of nodes, containerd, CNI and the kubelet, and forwarding settings.
 // Compare one taken before a landscape with one taken after its Stop (Leftovers).
-// Only processes of node programs are listed, so that control planes of other
-// landscapes running at the same time do not count.
+// Only processes of node programs are listed (by program name), so that control
+// planes of other landscapes running at the same time do not count.
 func HostState() (map[string][]string, error) {
 	s := map[string][]string{}
 	lines := func(kind, name string, args ...string) error {
@@ -30,27 +30,36 @@ func HostState() (map[string][]string, error) {
 		return nil
 	}
 	for kind, cmd := range map[string][]string{
-		"netns":        {"ip", "netns", "list"},
-		"links":        {"ip", "-o", "link", "show"},
-		"routes":       {"ip", "route", "show", "table", "all"},
-		"routes6":      {"ip", "-6", "route", "show", "table", "all"},
-		"iptables":     {"iptables-save"},
-		"ip6tables":    {"ip6tables-save"},
-		"nftables":     {"nft", "list", "ruleset"},
-		"addresses":    {"ip", "-o", "addr", "show"},
-		"node-process": {"pgrep", "-a", "-f", "containerd|kubelet|kube-proxy|vcdns-probe"},
+		"netns":     {"ip", "netns", "list"},
+		"links":     {"ip", "-o", "link", "show"},
+		"routes":    {"ip", "route", "show", "table", "all"},
+		"routes6":   {"ip", "-6", "route", "show", "table", "all"},
+		"iptables":  {"iptables-save"},
+		"ip6tables": {"ip6tables-save"},
+		"nftables":  {"nft", "list", "ruleset"},
+		"addresses": {"ip", "-o", "addr", "show"},
 	} {
 		if kind == "nftables" {
 			if _, err := exec.LookPath("nft"); err != nil {
 				continue
 			}
 		}
-		if err := lines(kind, cmd[0], cmd[1:]...); err != nil && kind != "node-process" {
-			return nil, err // pgrep exits 1 when nothing matches
+		if err := lines(kind, cmd[0], cmd[1:]...); err != nil {
+			return nil, err
 		}
 	}
-	// Link lines carry counters-free state; drop the link index so renumbering does
-	// not count, and the pgrep lines' pids stay (a leftover process is one).
+	procs, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, p := range procs {
+		comm, err := os.ReadFile(p)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		switch name := strings.TrimSpace(string(comm)); name {
+		case "containerd", "containerd-shim", "kubelet", "kube-proxy", "vcdns-probe":
+			s["node-process"] = append(s["node-process"], filepath.Base(filepath.Dir(p))+" "+name)
+		}
+	}
+	// Drop the link and address indexes, so that renumbering does not count.
 	for i, l := range s["links"] {
 		if _, rest, ok := strings.Cut(l, ": "); ok {
 			s["links"][i] = rest
@@ -61,10 +70,6 @@ func HostState() (map[string][]string, error) {
 			s["addresses"][i] = strings.Split(rest, " valid_lft")[0]
 		}
 	}
-	self := fmt.Sprint(os.Getpid())
-	s["node-process"] = slices.DeleteFunc(s["node-process"], func(l string) bool {
-		return strings.HasPrefix(l, self+" ") || strings.Contains(l, "pgrep")
-	})
 	mounts, err := Mounts()
 	if err != nil {
 		return nil, err
