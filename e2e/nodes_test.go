@@ -209,16 +209,7 @@ func TestNodes(t *testing.T) {
 
 	t.Run("teardown leaves nothing on the host", func(t *testing.T) {
 		stopped = true
-		if err := l.Stop(); err != nil {
-			t.Fatalf("teardown: %v", err)
-		}
-		after, err := landscape.HostState()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if left := landscape.Leftovers(before, after); len(left) > 0 {
-			t.Fatalf("the landscape left on the host:\n  %s", strings.Join(left, "\n  "))
-		}
+		stopLeavingNothing(t, l, before)
 	})
 
 	t.Run("a second landscape starts right after", func(t *testing.T) {
@@ -234,17 +225,24 @@ func TestNodes(t *testing.T) {
 		if want := "A " + c.Node.Net.ServiceCIDRs[0].Addr().Next().String(); out != want {
 			t.Fatalf("lookup: got %q, want %q", out, want)
 		}
-		if err := l2.Stop(); err != nil {
-			t.Fatalf("teardown: %v", err)
-		}
-		after, err := landscape.HostState()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if left := landscape.Leftovers(before, after); len(left) > 0 {
-			t.Fatalf("the second landscape left on the host:\n  %s", strings.Join(left, "\n  "))
-		}
+		stopLeavingNothing(t, l2, before)
 	})
+}
+
+// stopLeavingNothing stops the landscape and fails t if the host holds anything it
+// did not hold before.
+func stopLeavingNothing(t *testing.T, l *landscape.Landscape, before map[string][]string) {
+	t.Helper()
+	if err := l.Stop(); err != nil {
+		t.Fatalf("teardown: %v", err)
+	}
+	after, err := landscape.HostState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := landscape.Leftovers(before, after); len(left) > 0 {
+		t.Fatalf("the landscape left on the host:\n  %s", strings.Join(left, "\n  "))
+	}
 }
 
 // servedRE parses the report of `vcdns-probe get` from the test image's server.
