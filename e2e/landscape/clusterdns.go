@@ -135,6 +135,8 @@ func (l *Landscape) StartClusterDNS(ctx context.Context, c *Cluster) (*ClusterDN
 // 65532 on a read-only root, with only NET_BIND_SERVICE (the binary's file capability
 // needs it in the bounding set to bind port 53).
 func clusterDNSDeployment(ns, name string, labels map[string]string) *appsv1.Deployment {
+	podSec, sec := Restricted()
+	sec.Capabilities.Add = []corev1.Capability{"NET_BIND_SERVICE"}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -146,12 +148,7 @@ func clusterDNSDeployment(ns, name string, labels map[string]string) *appsv1.Dep
 					ServiceAccountName: name,
 					DNSPolicy:          corev1.DNSDefault,
 					PriorityClassName:  "system-cluster-critical",
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr.To(true),
-						RunAsUser:      ptr.To[int64](images.NonRoot),
-						RunAsGroup:     ptr.To[int64](images.NonRoot),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
+					SecurityContext:    podSec,
 					Containers: []corev1.Container{{
 						Name:            "coredns",
 						Image:           images.CoreDNS.Ref(),
@@ -170,11 +167,7 @@ func clusterDNSDeployment(ns, name string, labels map[string]string) *appsv1.Dep
 							ProbeHandler:        corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(8080)}},
 							InitialDelaySeconds: 10,
 						},
-						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptr.To(false),
-							ReadOnlyRootFilesystem:   ptr.To(true),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}},
-						},
+						SecurityContext: sec,
 					}},
 					Volumes: []corev1.Volume{{
 						Name: "config",

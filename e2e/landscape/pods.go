@@ -17,17 +17,36 @@ import (
 	"github.com/vcdns/vcdns/images"
 )
 
+// Restricted is the Pod security context every Pod of the project's images runs with:
+// it meets the restricted Pod Security level (non-root, no privilege escalation,
+// every capability dropped, the runtime's seccomp profile) on a read-only root.
+func Restricted() (*corev1.PodSecurityContext, *corev1.SecurityContext) {
+	return &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr.To(true),
+			RunAsUser:      ptr.To[int64](images.NonRoot),
+			RunAsGroup:     ptr.To[int64](images.NonRoot),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		}, &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}
+}
+
 // ProbePod is a Pod of the test image (cmd/vcdns-probe) that runs args once; RunPod
 // runs it and returns what it reported.
 func ProbePod(ns, name string, args ...string) *corev1.Pod {
+	podSec, sec := Restricted()
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app.kubernetes.io/name": "vcdns-probe"}},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			AutomountServiceAccountToken:  ptr.To(false),
 			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			SecurityContext:               podSec,
 			Containers: []corev1.Container{{
 				Name:                     "probe",
+				SecurityContext:          sec,
 				Image:                    images.Probe.Ref(),
 				ImagePullPolicy:          corev1.PullNever,
 				Args:                     args,
@@ -41,6 +60,7 @@ func ProbePod(ns, name string, args ...string) *corev1.Pod {
 // replica answers with its Pod's name and address (served-by=<pod> pod-ip=<ip> ...).
 func ServerDeployment(ns, name string, replicas int32) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
+	podSec, sec := Restricted()
 	env := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
@@ -54,8 +74,10 @@ func ServerDeployment(ns, name string, replicas int32) *appsv1.Deployment {
 				Spec: corev1.PodSpec{
 					AutomountServiceAccountToken:  ptr.To(false),
 					TerminationGracePeriodSeconds: ptr.To[int64](1),
+					SecurityContext:               podSec,
 					Containers: []corev1.Container{{
 						Name:            "server",
+						SecurityContext: sec,
 						Image:           images.Probe.Ref(),
 						ImagePullPolicy: corev1.PullNever,
 						Args:            []string{"serve", "-addr", ":8080"},
