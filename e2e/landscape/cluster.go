@@ -41,6 +41,10 @@ type ClusterOptions struct {
 	// NoControllerManager skips kube-controller-manager (no namespace deletion, no
 	// garbage collection) for clusters that do not need it.
 	NoControllerManager bool
+	// MutatingAdmissionPolicy serves admissionregistration.k8s.io/v1beta1 with its
+	// feature gate, as a platform must for vcdns's Pod DNS policy on Kubernetes 1.35
+	// (beta, off by default).
+	MutatingAdmissionPolicy bool
 	// Node gives the cluster a node that runs its Pods (containerd, kubelet and
 	// kube-proxy in a network namespace of its own), a kube-scheduler, and its own
 	// DNS as a CoreDNS Deployment (see Node and StartClusterDNS). The cluster then
@@ -205,14 +209,17 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		return nil, err
 	}
 	authorization := "RBAC"
-	var nodeArgs []string
+	var extraArgs []string
+	if opts.MutatingAdmissionPolicy {
+		extraArgs = append(extraArgs, "--feature-gates", "MutatingAdmissionPolicy=true", "--runtime-config", "admissionregistration.k8s.io/v1beta1=true")
+	}
 	if node != nil {
 		authorization = "Node,RBAC"
-		nodeArgs = []string{
+		extraArgs = append(extraArgs,
 			"--kubelet-client-certificate", p.KubeletClientCertPath,
 			"--kubelet-client-key", p.KubeletClientKeyPath,
 			"--kubelet-preferred-address-types", "InternalIP,Hostname",
-		}
+		)
 	}
 	c.APIServer, err = l.Start(dir, "kube-apiserver", apiserver, append([]string{
 		"--etcd-servers", etcd.Endpoint,
@@ -234,7 +241,7 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 		"--audit-log-path", auditLog,
 		"--audit-log-format", "json",
 		"--v", "1",
-	}, nodeArgs...)...)
+	}, extraArgs...)...)
 	if err != nil {
 		return nil, err
 	}
