@@ -11,7 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
@@ -30,6 +32,9 @@ type syncedKind struct {
 	// routes: attachment depends on the tenant's Gateways and namespaces, references
 	// on its ReferenceGrants; a change of any of them syncs every object again.
 	routes bool
+	// watches, if set, returns further sources of tenant objects to sync: what the
+	// kind's sync reads besides the tenant object and its copy.
+	watches func(s *Session, tenant, workload cluster.Cluster) []source.TypedSource[reconcile.Request]
 }
 
 // kinds is the registry of the kinds a session syncs, in order.
@@ -39,7 +44,8 @@ var kinds = []syncedKind{
 		newList: func() client.ObjectList { return &corev1.ServiceList{} },
 		newSync: func(sc *syncContext, tenantDNS types.NamespacedName) reconcile.Reconciler {
 			return newServiceSync(sc, tenantDNS)
-		}},
+		},
+		watches: endpointSliceWatches},
 	{name: translate.KindGateway,
 		newObj:  func() client.Object { return &gatewayv1.Gateway{} },
 		newList: func() client.ObjectList { return &gatewayv1.GatewayList{} },
@@ -67,7 +73,8 @@ func statusUp[T client.Object, S any](t T, current *S, status S, set func(T, S))
 
 // newServiceSync syncs Services: the copy's IPs go back up into the clusterIP
 // annotation (which only the syncer writes: what anyone else put there is corrected,
-// even when the copy is blocked) and its load-balancer status into the status.
+// even when the copy is blocked), its load-balancer status into the status, and the
+// endpoints of a headless copy into EndpointSlices of the syncer's in the tenant.
 func newServiceSync(sc *syncContext, tenantDNS types.NamespacedName) *kindSync[*corev1.Service] {
 	return &kindSync[*corev1.Service]{
 		syncContext:       sc,
@@ -101,6 +108,9 @@ func newServiceSync(sc *syncContext, tenantDNS types.NamespacedName) *kindSync[*
 			_, hasIPs := translate.ClusterIPValue(cp)
 			return hasIPs || cp.Spec.Type == corev1.ServiceTypeExternalName || cp.Spec.ClusterIP == corev1.ClusterIPNone
 		},
+		// A headless Service's endpoints come back up as EndpointSlices of the
+		// syncer's, so that the tenant DNS answers its Pods.
+		upOwned: sc.syncEndpointSlices,
 	}
 }
 

@@ -13,7 +13,7 @@ var (
 	}, []string{"kind", "operation"})
 	tenantWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vcdns_tenant_writes_total",
-		Help: "Writes back into tenant objects (annotation, status, refusal), by kind.",
+		Help: "Writes back into tenant objects (annotation, status, refusal) and of the EndpointSlices the syncer keeps in tenants, by kind.",
 	}, []string{"kind"})
 	syncConflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vcdns_sync_conflicts_total",

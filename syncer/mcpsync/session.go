@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
@@ -150,6 +151,7 @@ func (s *Session) run(ctx context.Context) {
 func (s *Session) runOnce(ctx context.Context) error {
 	tenant, err := clusters.NewCluster(s.cfg.Tenant, func(o *cluster.Options) {
 		o.Scheme = s.cfg.Scheme
+		o.Cache.ByObject = map[client.Object]cache.ByObject{&discoveryv1.EndpointSlice{}: {Label: tenantEndpointSlices()}}
 	})
 	if err != nil {
 		return fmt.Errorf("tenant cluster: %w", err)
@@ -159,6 +161,8 @@ func (s *Session) runOnce(ctx context.Context) error {
 		o.Scheme = s.cfg.Scheme
 		o.Cache.DefaultNamespaces = map[string]cache.Config{s.cfg.Namespace: {}}
 		o.Cache.DefaultLabelSelector = copies
+		// The EndpointSlices of the copies are the workload cluster's, not copies.
+		o.Cache.ByObject = map[client.Object]cache.ByObject{&discoveryv1.EndpointSlice{}: {Label: workloadEndpointSlices()}}
 	})
 	if err != nil {
 		return fmt.Errorf("workload cluster: %w", err)
@@ -356,6 +360,13 @@ func (s *Session) newController(ctx context.Context, k syncedKind, sc *syncConte
 	}
 	if err := c.Watch(source.Kind(workload.GetCache(), k.newObj(), handler.EnqueueRequestsFromMapFunc(s.copyToTenant(k.name)))); err != nil {
 		return nil, err
+	}
+	if k.watches != nil {
+		for _, src := range k.watches(s, tenant, workload) {
+			if err := c.Watch(src); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if k.routes {
 		all := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {

@@ -58,6 +58,10 @@ type kindSync[T client.Object] struct {
 	metaWithoutCopy bool
 	// synced reports whether a copy is up to date for the MCP's status; nil: it exists.
 	synced func(copy T) bool
+	// upOwned, if set, keeps the objects the syncer makes in the tenant for a tenant
+	// object from what the workload cluster says about its copy (the EndpointSlices of a
+	// headless Service). tenant and copy may be nil: then what it made goes.
+	upOwned func(ctx context.Context, key types.NamespacedName, tenant, copy T) error
 
 	announcedRefusals *lastRefusals
 }
@@ -118,6 +122,9 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		if !ok || o.MCP != r.mcp || o.Kind != r.kind || o.Namespace != req.Namespace || o.Name != req.Name {
 			// Someone else's object sits where the copy belongs; it is never touched.
 			logger.Info("Object in the way of the copy has no matching origin, leaving it alone", "copy", copyKey.String())
+			if err := r.writeOwned(ctx, req.NamespacedName, tenant, zero); err != nil {
+				return reconcile.Result{}, err
+			}
 			if r.metaWithoutCopy && !isNil(tenant) {
 				_, err := r.writeMeta(ctx, tenant, zero, nil)
 				return reconcile.Result{}, err
@@ -134,6 +141,9 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 	}
 	if isNil(tenant) {
 		r.announcedRefusals.changed(req.NamespacedName, "")
+		if err := r.writeOwned(ctx, req.NamespacedName, zero, zero); err != nil {
+			return reconcile.Result{}, err
+		}
 		if !isNil(cp) {
 			if err := r.delete(ctx, cp); err != nil {
 				return reconcile.Result{}, err
@@ -199,6 +209,9 @@ func (r *kindSync[T]) Reconcile(ctx context.Context, req reconcile.Request) (rec
 			written = updated
 		}
 	}
+	if err := r.writeOwned(ctx, req.NamespacedName, tenant, cp); err != nil {
+		return reconcile.Result{}, err
+	}
 	// Refusals are announced when what the tenant object says about them changes, not
 	// on every reconcile nor on every write of the tenant object.
 	if !isNil(written) {
@@ -238,6 +251,14 @@ func (r *kindSync[T]) writeMeta(ctx context.Context, tenant, cp T, refused []tra
 		r.recorder.Eventf(updated, nil, corev1.EventTypeWarning, "HostnameRefused", "Publish", "%s", translate.EventNote(msg))
 	}
 	return updated, nil
+}
+
+// writeOwned runs upOwned, if set.
+func (r *kindSync[T]) writeOwned(ctx context.Context, key types.NamespacedName, tenant, cp T) error {
+	if r.upOwned == nil {
+		return nil
+	}
+	return r.upOwned(ctx, key, tenant, cp)
 }
 
 func (r *kindSync[T]) delete(ctx context.Context, obj T) error {

@@ -71,3 +71,10 @@ const (
 	// The publisher writes it on the copies; it flows up to the tenant objects.
 	AnnotationPublishRefused = "vcdns.io/publish-refused"
 )
+
+// EndpointSliceManagedBy is the value of the label endpointslice.kubernetes.io/managed-by
+// on the EndpointSlices the syncer keeps in a tenant for a headless Service (the
+// endpoints of its copy on the workload cluster). The tenant's own EndpointSlice
+// controller, which manages only slices labelled with its own value, leaves them alone,
+// and the syncer touches no other slice.
+const EndpointSliceManagedBy = "syncer.vcdns.io"
