@@ -32,7 +32,7 @@ $(BIN)/etcd $(KUBE_TOOLS) $(BIN)/kubectl $(BIN)/controller-gen:
 	@hack/build-tool.sh $(notdir $@)
 
 .PHONY: node-deps
-node-deps: ## Install the Debian packages the landscape's nodes need (containerd, runc, CNI plugins, iptables), when missing.
+node-deps: ## Install the Debian packages the landscape's nodes (containerd, runc, CNI plugins, iptables) and the lint (shellcheck) need, when missing.
 	@hack/install-node-deps.sh
 
 ##@ CoreDNS (COREDNS_VERSION in hack/versions.env, patched with coredns-patch/)
@@ -62,10 +62,11 @@ images: coredns build ## Build the images (syncer, coredns, pause, probe) as tar
 	$(BIN)/vcdns-images -bin $(BIN) -out $(IMAGES_DIR)
 
 .PHONY: lint
-lint: ## Check formatting (gofmt) and run go vet.
+lint: node-deps ## Check formatting (gofmt), run go vet, and shellcheck the scripts.
 	@out=$$(find . -name '*.go' -not -path './bin/*' -not -path './_output/*' | xargs gofmt -l); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd hack && shellcheck -x *.sh ../.ci/run
 
 .PHONY: generate
 generate: $(BIN)/controller-gen ## Generate deepcopy code, CRDs (config/crd/bases) and RBAC (config/rbac/generated).

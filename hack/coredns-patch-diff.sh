@@ -45,7 +45,7 @@ case "${1:-diff}" in
     ln -s "$work" "$tmp/b"
     # diff exits 1 when the trees differ. Timestamps are dropped so that the patch only
     # changes when its content does.
-    (cd "$tmp" && diff -ruN -x .vcdns-stamp -x '*.orig' -x '*.rej' a/ b/ || [ $? -eq 1 ]) |
+    (cd "$tmp" || exit; diff -ruN -x .vcdns-stamp -x '*.orig' -x '*.rej' a/ b/ || [ $? -eq 1 ]) |
       sed -E -e 's#^diff -ruN .* a/(.*) b/(.*)$#diff -ruN a/\1 b/\2#' \
         -e 's#^(---|\+\+\+) ([^\t]*)\t.*$#\1 \2#' > "$patch_file.tmp"
     mv "$patch_file.tmp" "$patch_file"

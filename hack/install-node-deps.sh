@@ -2,7 +2,8 @@
 # Installs the Debian packages the landscape's nodes need, when they are missing:
 # containerd and runc (the container runtime), containernetworking-plugins (bridge,
 # host-local, loopback and portmap in /usr/lib/cni), iptables and conntrack (for
-# kube-proxy and the kubelet) and iproute2 (network namespaces and veths).
+# kube-proxy and the kubelet) and iproute2 (network namespaces and veths); and the
+# script checker that `make lint` runs over the project's scripts.
 #
 # Called by `make` (the images, node and test targets) and so by .ci/run; never needed
 # by hand. Without root, or off Debian, it says why and exits 0: the node tests then
@@ -16,6 +17,7 @@ command -v runc >/dev/null || need+=(runc)
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v ip >/dev/null || need+=(iproute2)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
