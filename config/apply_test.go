@@ -75,7 +75,9 @@ func TestApply(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	l := landscape.ForTest(t, landscape.Options{})
-	c, err := l.StartCluster(ctx, "config", landscape.ClusterOptions{NoControllerManager: true})
+	// MutatingAdmissionPolicy: config/tenant-dns holds the Pod DNS policy, served
+	// only with the flags a platform sets for it.
+	c, err := l.StartCluster(ctx, "config", landscape.ClusterOptions{NoControllerManager: true, MutatingAdmissionPolicy: true})
 	if err != nil {
 		t.Fatal(err)
 	}

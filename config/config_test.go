@@ -645,10 +645,12 @@ func TestTenantDNSTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, dep, svc := tenantdns.PlatformObjects(opts)
+	cm, dep, svc := tenantdns.Objects(opts)
 	policy, binding := tenantdns.AnnotationPolicy(lbls, naming.ClusterIPAnnotation, templateSyncerUser)
+	podPolicy, podBinding := tenantdns.PodDNSPolicy(nil, naming.LabelMCP)
 	files := map[string][]client.Object{
-		filepath.Join("tenant-dns", "platform.yaml"):         {cm, dep, svc, secret},
+		filepath.Join("tenant-dns", "workload.yaml"):         {cm, dep, svc, secret},
+		filepath.Join("tenant-dns", "pod-dns-policy.yaml"):   {podPolicy, podBinding},
 		filepath.Join("tenant-dns", "tenant", "tenant.yaml"): append(tenantdns.TenantObjects(lbls), policy, binding),
 	}
 	for path, objs := range files {

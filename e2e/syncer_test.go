@@ -89,6 +89,10 @@ func TestSyncer(t *testing.T) {
 		expectAnswer(ctx, t, dns1.Addr, "web.default.svc.cluster.local.", dns.TypeAAAA, v6)
 	})
 
+	t.Run("the tenant DNS runs on the workload cluster and its Pods resolve through it", func(t *testing.T) {
+		checkTenantDNSOnWorkload(ctx, t, env, mcp1, env.Workloads["workload-1"])
+	})
+
 	t.Run("the syncer's metrics say what it did", func(t *testing.T) {
 		waitFor(ctx, t, "metrics", func(ctx context.Context) error {
 			body, err := scrape(ctx, env.SyncerMetrics)

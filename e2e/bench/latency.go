@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vcdns/vcdns/e2e/landscape"
 	"github.com/vcdns/vcdns/e2e/vcdnsenv"
@@ -274,13 +272,8 @@ func uncacheServices(corefile string) (string, error) {
 // startTenantDNSVariant runs the tenant CoreDNS of m as StartTenantDNS does, but with
 // its Corefile changed by edit.
 func (s *services) startTenantDNSVariant(ctx context.Context, m vcdnsenv.MCP, name string, edit func(string) (string, error)) (*landscape.CoreDNS, error) {
-	ns := vcdnsenv.MCPNamespace(m)
-	var cm corev1.ConfigMap
-	if err := s.env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.Name}, &cm); err != nil {
-		return nil, err
-	}
-	var secret corev1.Secret
-	if err := s.env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.KubeconfigSecret}, &secret); err != nil {
+	cm, secret, err := s.env.TenantDNSConfig(ctx, m)
+	if err != nil {
 		return nil, err
 	}
 	corefile, err := edit(cm.Data[tenantdns.CorefileKey])

@@ -126,7 +126,9 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 		return nil, err
 	}
 	for i, w := range spec.Workloads {
-		c, err := l.StartCluster(ctx, w.Name, landscape.ClusterOptions{DualStack: w.DualStack, Users: []landscape.User{syncer}})
+		// MutatingAdmissionPolicy: the syncer installs the Pod DNS policy, as on a
+		// platform that sets the flags the README names.
+		c, err := l.StartCluster(ctx, w.Name, landscape.ClusterOptions{DualStack: w.DualStack, Users: []landscape.User{syncer}, MutatingAdmissionPolicy: true})
 		if err != nil {
 			return nil, err
 		}
@@ -274,24 +276,48 @@ func (e *Env) WaitMCPCondition(ctx context.Context, m MCP, typ string, want meta
 	return nil
 }
 
-// StartTenantDNS runs the tenant CoreDNS of m exactly as the syncer rendered it: the
-// Corefile of its ConfigMap and the kubeconfig of its Secret, in the MCP namespace of
-// the platform cluster.
-func (e *Env) StartTenantDNS(ctx context.Context, m MCP) (*landscape.CoreDNS, error) {
+// TenantDNSConfig waits for the tenant CoreDNS the syncer rendered for m and returns
+// its ConfigMap and kubeconfig Secret, read from the MCP namespace on the workload
+// cluster the MCP is on now (its spec.workloadCluster, once the status agrees).
+func (e *Env) TenantDNSConfig(ctx context.Context, m MCP) (*corev1.ConfigMap, *corev1.Secret, error) {
 	ns := MCPNamespace(m)
 	var cm corev1.ConfigMap
 	var secret corev1.Secret
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.Name}, &cm); err != nil {
+		var mcp vcdnsv1alpha1.ManagedControlPlane
+		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: m.Name}, &mcp); err != nil {
 			return false, nil //nolint:nilerr // polled until the deadline
 		}
-		if err := e.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.KubeconfigSecret}, &secret); err != nil {
+		w := e.Workloads[mcp.Spec.WorkloadCluster]
+		if w == nil || mcp.Status.WorkloadCluster != mcp.Spec.WorkloadCluster {
+			return false, nil
+		}
+		c, err := client.New(w.Config, client.Options{Scheme: Scheme})
+		if err != nil {
+			return false, err
+		}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.Name}, &cm); err != nil {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: tenantdns.KubeconfigSecret}, &secret); err != nil {
 			return false, nil //nolint:nilerr // polled until the deadline
 		}
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("waiting for the tenant DNS of %s/%s: %w", m.Namespace, m.Name, err)
+		return nil, nil, fmt.Errorf("waiting for the tenant DNS of %s/%s on its workload cluster: %w", m.Namespace, m.Name, err)
+	}
+	return &cm, &secret, nil
+}
+
+// StartTenantDNS runs the tenant CoreDNS of m exactly as the syncer rendered it: the
+// Corefile of its ConfigMap and the kubeconfig of its Secret, in the MCP namespace of
+// the MCP's workload cluster. It runs as a process of the landscape, not as the
+// Deployment there: these clusters have no nodes.
+func (e *Env) StartTenantDNS(ctx context.Context, m MCP) (*landscape.CoreDNS, error) {
+	cm, secret, err := e.TenantDNSConfig(ctx, m)
+	if err != nil {
+		return nil, err
 	}
 	dir := filepath.Join(e.L.Dir(), "tenant-dns-"+m.Namespace+"-"+m.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -25,14 +25,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/apply"
 	"github.com/vcdns/vcdns/syncer/clusters"
+	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/publish"
+	"github.com/vcdns/vcdns/syncer/tenantdns"
 	"github.com/vcdns/vcdns/syncer/translate"
 )
 
 // ClusterReconciler keeps registered workload clusters: their status (reachable, service
-// ranges, what is published), publishing of their hostnames, and the block in their
-// CoreDNS Corefile that forwards the base domain to the central DNS.
+// ranges, what is published), publishing of their hostnames, the block in their
+// CoreDNS Corefile that forwards the base domain to the central DNS, and the Pod DNS
+// policy that points the Pods of MCP namespaces at their tenant DNS.
 type ClusterReconciler struct {
 	Client    client.Client
 	Scheme    *runtime.Scheme
@@ -60,6 +64,7 @@ func (s *clusterScope) set(typ string, ok bool, reason, msg string) {
 
 // +kubebuilder:rbac:groups=vcdns.io,resources=clusters,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=vcdns.io,resources=clusters/status;clusters/finalizers,verbs=get;update;patch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingadmissionpolicies;mutatingadmissionpolicybindings,verbs=get;create;update;delete
 
 // SetupWithManager registers the reconciler.
 func (r *ClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -111,6 +116,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		r.reconcileReachable,
 		r.reconcilePublishing,
 		r.reconcileCorefile,
+		r.reconcilePodDNSPolicy,
 	} {
 		phase(ctx, scope)
 	}
@@ -118,6 +124,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	r.announceReachable(helper.before, cluster)
+	r.announcePodDNSPolicy(helper.before, cluster)
 	// Reachability is probed again after the interval, success or not.
 	return ctrl.Result{RequeueAfter: r.Options.ProbeInterval}, nil
 }
@@ -170,6 +177,52 @@ func (r *ClusterReconciler) reconcileCorefile(ctx context.Context, s *clusterSco
 	}
 	reason, msg, ok := r.patchCorefile(ctx, s.cluster, s.remote, false)
 	s.set(vcdnsv1alpha1.ConditionCorefilePatched, ok, reason, msg)
+}
+
+// reconcilePodDNSPolicy keeps the Pod DNS policy and its binding on a reachable
+// cluster: the PodDNSPolicy condition. An API server that does not serve
+// MutatingAdmissionPolicy gets a condition naming the flags the platform must set;
+// everything else carries on.
+func (r *ClusterReconciler) reconcilePodDNSPolicy(ctx context.Context, s *clusterScope) {
+	if !s.reachable {
+		return
+	}
+	policy, binding := tenantdns.PodDNSPolicy(nil, naming.LabelMCP)
+	for _, obj := range []client.Object{policy, binding} {
+		if _, err := apply.Ensure(ctx, s.remote.Client, obj); err != nil {
+			reason, msg := podDNSPolicyFailure(err)
+			s.set(vcdnsv1alpha1.ConditionPodDNSPolicy, false, reason, msg)
+			return
+		}
+	}
+	s.set(vcdnsv1alpha1.ConditionPodDNSPolicy, true, vcdnsv1alpha1.ReasonInstalled, fmt.Sprintf("Pods of MCP namespaces resolve through their tenant DNS (MutatingAdmissionPolicy %s)", tenantdns.PodDNSPolicyName))
+}
+
+// podDNSPolicyFailure is the reason and message of a Pod DNS policy that could not be
+// written.
+func podDNSPolicyFailure(err error) (reason, msg string) {
+	if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+		return vcdnsv1alpha1.ReasonMutatingAdmissionPolicyNotServed, fmt.Sprintf(
+			"The API server does not serve admissionregistration.k8s.io/v1beta1 MutatingAdmissionPolicy: Pods of MCP namespaces keep the cluster's DNS; the platform must start it with %s",
+			vcdnsv1alpha1.FlagsMutatingAdmissionPolicy)
+	}
+	return vcdnsv1alpha1.ReasonInstallFailed, fmt.Sprintf("Installing the Pod DNS policy: %v", err)
+}
+
+// announcePodDNSPolicy records a change of the PodDNSPolicy condition with an Event.
+func (r *ClusterReconciler) announcePodDNSPolicy(before, after *vcdnsv1alpha1.Cluster) {
+	c := meta.FindStatusCondition(after.Status.Conditions, vcdnsv1alpha1.ConditionPodDNSPolicy)
+	if c == nil {
+		return
+	}
+	if old := meta.FindStatusCondition(before.Status.Conditions, vcdnsv1alpha1.ConditionPodDNSPolicy); old != nil && old.Status == c.Status && old.Reason == c.Reason {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if c.Status != metav1.ConditionTrue {
+		typ = corev1.EventTypeWarning
+	}
+	r.Recorder.Eventf(after, nil, typ, c.Reason, "PodDNSPolicy", "%s", translate.EventNote(c.Message))
 }
 
 // announceReachable records a change of the Reachable condition with an Event.

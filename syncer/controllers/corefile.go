@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,6 +19,8 @@ import (
 	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/dns/corefile"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
+	"github.com/vcdns/vcdns/syncer/naming"
+	"github.com/vcdns/vcdns/syncer/tenantdns"
 )
 
 // coreDNSLocation is where a cluster's Corefile lives, defaults applied.
@@ -125,10 +129,29 @@ func (r *ClusterReconciler) deregister(ctx context.Context, cluster *vcdnsv1alph
 			}
 		}
 	}
+	r.removePodDNSPolicy(ctx, cluster)
 	if err := removeFinalizer(ctx, r.Client, cluster); err != nil {
 		return ctrl.Result{}, err
 	}
 	announceSkipped(r.Recorder, cluster, left)
 	log.FromContext(ctx).Info("Deregistered cluster")
 	return ctrl.Result{}, nil
+}
+
+// removePodDNSPolicy removes the Pod DNS policy and its binding from a cluster being
+// deregistered, as far as the cluster answers: without the syncer, the parameters of
+// its MCP namespaces are no longer kept, and the policy would refuse their Pods.
+func (r *ClusterReconciler) removePodDNSPolicy(ctx context.Context, cluster *vcdnsv1alpha1.Cluster) {
+	remote, err := r.Tracker.GetCluster(ctx, cluster)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	policy, binding := tenantdns.PodDNSPolicy(nil, naming.LabelMCP)
+	for _, obj := range []client.Object{binding, policy} {
+		if err := remote.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+			log.FromContext(ctx).Info("Could not remove the Pod DNS policy", "object", obj.GetName(), "error", err.Error())
+		}
+	}
 }

@@ -38,8 +38,8 @@ import (
 var errRequeue = errors.New("requeue")
 
 // MCPReconciler reconciles ManagedControlPlanes: the MCP namespace on the platform and
-// the workload cluster, the tenant side (admission policy, tenant DNS), and the MCP's
-// sync session.
+// the workload cluster, the tenant side (admission policy, tenant DNS identity), the
+// tenant DNS in the MCP namespace of the workload cluster, and the MCP's sync session.
 type MCPReconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
@@ -67,6 +67,10 @@ type mcpScope struct {
 	tenant    *clusters.Remote
 	workload  *clusters.Remote
 	cluster   *vcdnsv1alpha1.Cluster // the workload Cluster
+	// workloadReachable is whether the MCP namespace on the workload cluster is there.
+	workloadReachable bool
+	// tenantDNSToken is the token of the tenant DNS identity, once the tenant has it.
+	tenantDNSToken []byte
 }
 
 func (s *mcpScope) set(typ string, ok bool, reason, msg string) {
@@ -127,6 +131,7 @@ func (r *MCPReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		r.reconcileMove,
 		r.reconcileNamespaces,
 		r.reconcileTenantSide,
+		r.reconcileTenantDNS,
 		r.reconcileSession,
 		r.reconcileReady,
 	} {
@@ -192,7 +197,10 @@ func (r *MCPReconciler) reconcileMove(ctx context.Context, s *mcpScope) error {
 }
 
 // reconcileNamespaces keeps the MCP namespace on the platform and, if it answers, on
-// the workload cluster.
+// the workload cluster. The one on the platform holds nothing of the tenant DNS any
+// more (that runs on the workload cluster, beside the tenant's Pods): it stays as the
+// MCP's name on the platform, as DESIGN.md's Names section has it, the same on every
+// cluster.
 func (r *MCPReconciler) reconcileNamespaces(ctx context.Context, s *mcpScope) error {
 	if err := ensureNamespace(ctx, r.Client, s.namespace, s.labels); err != nil {
 		return fmt.Errorf("platform namespace: %w", err)
@@ -202,13 +210,13 @@ func (r *MCPReconciler) reconcileNamespaces(ctx context.Context, s *mcpScope) er
 	} else if err := ensureNamespace(ctx, s.workload.Client, s.namespace, s.labels); err != nil {
 		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, false, "NamespaceFailed", err.Error())
 	} else {
+		s.workloadReachable = true
 		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, true, "Reachable", fmt.Sprintf("Copies go to namespace %s of cluster %s", s.namespace, s.cluster.Name))
 	}
 	return nil
 }
 
-// reconcileTenantSide keeps, if the tenant answers, what the syncer installs there and
-// the tenant DNS.
+// reconcileTenantSide keeps, if the tenant answers, what the syncer installs there.
 func (r *MCPReconciler) reconcileTenantSide(ctx context.Context, s *mcpScope) error {
 	err := r.Tracker.Probe(ctx, s.tenant)
 	if err == nil {
@@ -263,24 +271,25 @@ func (r *MCPReconciler) reconcileReady(_ context.Context, s *mcpScope) error {
 }
 
 // readyMCP reports whether an MCP with conditions is Ready: its tenant and workload
-// cluster answer, and it is synced.
+// cluster answer, its tenant DNS is installed, and it is synced.
 func readyMCP(conditions []metav1.Condition) bool {
 	return meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionTenantReachable) &&
 		meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionWorkloadReachable) &&
+		meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionTenantDNS) &&
 		meta.IsStatusConditionTrue(conditions, vcdnsv1alpha1.ConditionSynced)
 }
 
 // ensureTenantSide installs, in the tenant control plane, the admission policy that
-// keeps the clusterIP annotation the syncer's and the tenant DNS identity, and renders
-// the tenant CoreDNS into the MCP namespace of the platform cluster.
+// keeps the clusterIP annotation the syncer's and the tenant DNS identity, and reads
+// that identity's token into the scope.
 func (r *MCPReconciler) ensureTenantSide(ctx context.Context, s *mcpScope) error {
-	ns, labels, cidrs, tenantCfg, tenant := s.namespace, s.labels, s.cluster.Status.ServiceCIDRs, s.tenant.Config, s.tenant.Client
+	tenant := s.tenant.Client
 	user, err := r.Tracker.WhoAmI(ctx, s.tenant)
 	if err != nil {
 		return err
 	}
-	policy, binding := tenantdns.AnnotationPolicy(labels, naming.ClusterIPAnnotation, user)
-	objs := append([]client.Object{policy, binding}, tenantdns.TenantObjects(labels)...)
+	policy, binding := tenantdns.AnnotationPolicy(s.labels, naming.ClusterIPAnnotation, user)
+	objs := append([]client.Object{policy, binding}, tenantdns.TenantObjects(s.labels)...)
 	for _, obj := range objs {
 		if _, err := apply.Ensure(ctx, tenant, obj); err != nil {
 			return fmt.Errorf("tenant side: %w", err)
@@ -294,12 +303,38 @@ func (r *MCPReconciler) ensureTenantSide(ctx context.Context, s *mcpScope) error
 	if len(token.Data[corev1.ServiceAccountTokenKey]) == 0 {
 		return fmt.Errorf("the tenant DNS token Secret %s/%s has no token yet", tenantdns.TenantNamespace, tenantdns.TokenSecret)
 	}
-	if len(cidrs) == 0 {
-		return fmt.Errorf("the workload cluster's service ranges are not known yet")
+	s.tenantDNSToken = token.Data[corev1.ServiceAccountTokenKey]
+	return nil
+}
+
+// reconcileTenantDNS keeps the tenant CoreDNS (kubeconfig Secret, ConfigMap, Service,
+// Deployment) in the MCP namespace on the workload cluster, where the tenant's Pods
+// run, and the parameters of the Pod DNS policy there: the Service's ClusterIPs. It
+// moves with the namespace (reconcileMove) and goes with it (finalize). Nothing of the
+// tenant DNS is on the platform cluster: no Pod there asks it.
+func (r *MCPReconciler) reconcileTenantDNS(ctx context.Context, s *mcpScope) error {
+	reason, msg, err := r.ensureTenantDNS(ctx, s)
+	if err != nil {
+		s.set(vcdnsv1alpha1.ConditionTenantDNS, false, vcdnsv1alpha1.ReasonInstallFailed, err.Error())
+		return nil
+	}
+	s.set(vcdnsv1alpha1.ConditionTenantDNS, reason == vcdnsv1alpha1.ReasonInstalled, reason, msg)
+	return nil
+}
+
+func (r *MCPReconciler) ensureTenantDNS(ctx context.Context, s *mcpScope) (reason, msg string, err error) {
+	cidrs := s.cluster.Status.ServiceCIDRs
+	switch {
+	case !s.workloadReachable:
+		return vcdnsv1alpha1.ReasonWaiting, "Waiting for the workload cluster's MCP namespace", nil
+	case len(s.tenantDNSToken) == 0:
+		return vcdnsv1alpha1.ReasonWaiting, "Waiting for the tenant DNS identity's token in the tenant", nil
+	case len(cidrs) == 0:
+		return vcdnsv1alpha1.ReasonWaiting, "The workload cluster's service ranges are not known yet", nil
 	}
 	opts := tenantdns.Options{
-		Namespace:     ns,
-		Labels:        labels,
+		Namespace:     s.namespace,
+		Labels:        s.labels,
 		ServiceCIDRs:  cidrs,
 		AnnotationKey: naming.ClusterIPAnnotation,
 		ClusterDomain: r.Options.ClusterDomain,
@@ -307,17 +342,50 @@ func (r *MCPReconciler) ensureTenantSide(ctx context.Context, s *mcpScope) error
 		BaseDomain:    r.Options.DNS.BaseDomain,
 		CentralDNS:    r.Options.DNS.CentralDNS,
 	}
-	secret, err := tenantdns.KubeconfigSecretFor(opts, tenantCfg.Host, tenantCfg.CAData, token.Data[corev1.ServiceAccountTokenKey])
+	tenantCfg := s.tenant.Config
+	secret, err := tenantdns.KubeconfigSecretFor(opts, tenantCfg.Host, tenantCfg.CAData, s.tenantDNSToken)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	cm, dep, svc := tenantdns.PlatformObjects(opts)
-	for _, obj := range []client.Object{secret, cm, dep, svc} {
-		if _, err := apply.Ensure(ctx, r.Client, obj); err != nil {
-			return fmt.Errorf("tenant DNS: %w", err)
+	workload := s.workload.Client
+	cm, dep, svc := tenantdns.Objects(opts)
+	for _, obj := range []client.Object{secret, cm, svc} {
+		if _, err := apply.Ensure(ctx, workload, obj); err != nil {
+			return "", "", fmt.Errorf("tenant DNS: %w", err)
 		}
 	}
-	return nil
+	var live corev1.Service
+	if err := workload.Get(ctx, client.ObjectKeyFromObject(svc), &live); err != nil {
+		return "", "", fmt.Errorf("reading the tenant DNS Service: %w", err)
+	}
+	ips := tenantDNSAddresses(&live)
+	if len(ips) == 0 {
+		return vcdnsv1alpha1.ReasonWaiting, "Waiting for the tenant DNS Service's ClusterIPs", nil
+	}
+	// The parameters go before the Deployment: the Pod DNS policy refuses Pods of an
+	// MCP namespace without them, whatever they bring.
+	params := tenantdns.PodDNSParamsFor(s.namespace, s.labels, ips, r.Options.ClusterDomain)
+	for _, obj := range []client.Object{params, dep} {
+		if _, err := apply.Ensure(ctx, workload, obj); err != nil {
+			return "", "", fmt.Errorf("tenant DNS: %w", err)
+		}
+	}
+	return vcdnsv1alpha1.ReasonInstalled, fmt.Sprintf("The tenant DNS answers at %s in namespace %s of cluster %s", strings.Join(ips, ", "), s.namespace, s.cluster.Name), nil
+}
+
+// tenantDNSAddresses are the addresses Pods ask: the Service's ClusterIPs, in order.
+func tenantDNSAddresses(svc *corev1.Service) []string {
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	var out []string
+	for _, ip := range ips {
+		if ip != "" && ip != corev1.ClusterIPNone {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
 
 // finalize removes an MCP's copies and namespaces everywhere, then its finalizer. An

@@ -39,7 +39,8 @@ func TestReadyMCP(t *testing.T) {
 		conditions []metav1.Condition
 		want       bool
 	}{
-		{name: "all true", conditions: []metav1.Condition{cond(vcdnsv1alpha1.ConditionTenantReachable, true), cond(vcdnsv1alpha1.ConditionWorkloadReachable, true), cond(vcdnsv1alpha1.ConditionSynced, true)}, want: true},
+		{name: "all true", conditions: []metav1.Condition{cond(vcdnsv1alpha1.ConditionTenantReachable, true), cond(vcdnsv1alpha1.ConditionWorkloadReachable, true), cond(vcdnsv1alpha1.ConditionTenantDNS, true), cond(vcdnsv1alpha1.ConditionSynced, true)}, want: true},
+		{name: "tenant DNS not installed", conditions: []metav1.Condition{cond(vcdnsv1alpha1.ConditionTenantReachable, true), cond(vcdnsv1alpha1.ConditionWorkloadReachable, true), cond(vcdnsv1alpha1.ConditionTenantDNS, false), cond(vcdnsv1alpha1.ConditionSynced, true)}},
 		{name: "tenant unreachable", conditions: []metav1.Condition{cond(vcdnsv1alpha1.ConditionTenantReachable, false), cond(vcdnsv1alpha1.ConditionWorkloadReachable, true), cond(vcdnsv1alpha1.ConditionSynced, true)}},
 		{name: "workload unreachable", conditions: []metav1.Condition{cond(vcdnsv1alpha1.ConditionTenantReachable, true), cond(vcdnsv1alpha1.ConditionWorkloadReachable, false), cond(vcdnsv1alpha1.ConditionSynced, true)}},
 		{name: "not synced", conditions: []metav1.Condition{cond(vcdnsv1alpha1.ConditionTenantReachable, true), cond(vcdnsv1alpha1.ConditionWorkloadReachable, true), cond(vcdnsv1alpha1.ConditionSynced, false)}},
@@ -302,6 +303,7 @@ func TestMCPPhases(t *testing.T) {
 		s := scope("tenant", "w1")
 		s.set(vcdnsv1alpha1.ConditionTenantReachable, true, "Reachable", "")
 		s.set(vcdnsv1alpha1.ConditionWorkloadReachable, true, "Reachable", "")
+		s.set(vcdnsv1alpha1.ConditionTenantDNS, true, vcdnsv1alpha1.ReasonInstalled, "")
 		s.set(vcdnsv1alpha1.ConditionSynced, false, "Syncing", "")
 		if err := r.reconcileReady(ctx, s); err != nil {
 			t.Fatal(err)

@@ -1,8 +1,10 @@
 // Package tenantdns renders what a tenant's DNS needs: the CoreDNS that answers the
-// tenant's Services with the IPs the workload cluster allocated (on the platform
-// cluster, in the MCP namespace), the least-privilege identity it reads the tenant API
-// with, and the admission policy that keeps the clusterIP annotation the syncer's alone
-// (both in the tenant control plane). Everything here is a pure function of its inputs.
+// tenant's Services with the IPs the workload cluster allocated (in the MCP namespace
+// on the MCP's workload cluster, where the tenant's Pods run), the Pod DNS policy that
+// makes those Pods resolve through it (on every workload cluster, with its parameters
+// in each MCP namespace), the least-privilege identity it reads the tenant API with,
+// and the admission policy that keeps the clusterIP annotation the syncer's alone (both
+// in the tenant control plane). Everything here is a pure function of its inputs.
 package tenantdns
 
 import (
@@ -26,7 +28,7 @@ import (
 
 // Names of the objects rendered here.
 const (
-	// Name is the name of the tenant DNS objects in the MCP namespace on the platform
+	// Name is the name of the tenant DNS objects in the MCP namespace on the workload
 	// cluster (ConfigMap, Deployment, Service) and of its identity in the tenant.
 	Name = "vcdns-tenant-dns"
 	// KubeconfigSecret holds the tenant DNS's kubeconfig in the MCP namespace.
@@ -53,7 +55,7 @@ const (
 
 // Options are the inputs of the tenant DNS rendering.
 type Options struct {
-	// Namespace is the MCP namespace on the platform cluster.
+	// Namespace is the MCP namespace on the workload cluster.
 	Namespace string
 	// Labels go on every rendered object (they identify the MCP).
 	Labels map[string]string
@@ -109,9 +111,10 @@ func Corefile(o Options) string {
 	return b.String()
 }
 
-// PlatformObjects renders the tenant CoreDNS in the MCP namespace: its ConfigMap,
-// Deployment and Service. The kubeconfig Secret is rendered by KubeconfigSecretFor.
-func PlatformObjects(o Options) (*corev1.ConfigMap, *appsv1.Deployment, *corev1.Service) {
+// Objects renders the tenant CoreDNS in the MCP namespace of the workload cluster: its
+// ConfigMap, Deployment and Service. The kubeconfig Secret is rendered by
+// KubeconfigSecretFor.
+func Objects(o Options) (*corev1.ConfigMap, *appsv1.Deployment, *corev1.Service) {
 	meta := func() metav1.ObjectMeta {
 		return metav1.ObjectMeta{Namespace: o.Namespace, Name: Name, Labels: copyLabels(o.Labels)}
 	}
@@ -135,6 +138,12 @@ func PlatformObjects(o Options) (*corev1.ConfigMap, *appsv1.Deployment, *corev1.
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: map[string]string{"vcdns.io/corefile-hash": hex.EncodeToString(sum[:8])}},
 				Spec: corev1.PodSpec{
 					AutomountServiceAccountToken: ptr.To(false),
+					// Its own dnsConfig keeps the Pod DNS policy (PodDNSPolicy) away from
+					// the tenant DNS's Pods: they must not resolve through themselves, and
+					// they start before their parameters exist. They forward to the
+					// workload cluster's DNS, which knows the base domain.
+					DNSPolicy: corev1.DNSClusterFirst,
+					DNSConfig: &corev1.PodDNSConfig{Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: ptr.To("5")}}},
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),
 						RunAsUser:      ptr.To[int64](65532),
@@ -179,7 +188,10 @@ func PlatformObjects(o Options) (*corev1.ConfigMap, *appsv1.Deployment, *corev1.
 	svc := &corev1.Service{
 		ObjectMeta: meta(),
 		Spec: corev1.ServiceSpec{
-			Selector: selector,
+			// An address of each family the workload cluster has: the Pods of the MCP
+			// namespace get them all as nameservers.
+			IPFamilyPolicy: ptr.To(corev1.IPFamilyPolicyPreferDualStack),
+			Selector:       selector,
 			Ports: []corev1.ServicePort{
 				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("dns")},
 				{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("dns-tcp")},

@@ -58,10 +58,10 @@ func TestCorefile(t *testing.T) {
 	}
 }
 
-func TestPlatformObjectsMountWhatTheCorefileReads(t *testing.T) {
+func TestObjectsMountWhatTheCorefileReads(t *testing.T) {
 	t.Parallel()
 	opts := Options{Namespace: "mcp-x", ServiceCIDRs: []string{"10.97.0.0/16"}, AnnotationKey: "k", ClusterDomain: "cluster.local", Image: "img", Labels: map[string]string{"vcdns.io/mcp": "mcp-x"}}
-	cm, dep, svc := PlatformObjects(opts)
+	cm, dep, svc := Objects(opts)
 	if cm.Namespace != "mcp-x" || dep.Namespace != "mcp-x" || svc.Namespace != "mcp-x" {
 		t.Fatal("objects not in the MCP namespace")
 	}

@@ -12,6 +12,13 @@ const (
 	// HTTPRoutes and Ingresses are published. GatewayConditionPublished is the one on
 	// each Gateway.
 	ConditionPublished = "Published"
+	// ConditionPodDNSPolicy is a Cluster's: whether the Pod DNS policy (a
+	// MutatingAdmissionPolicy that points the Pods of MCP namespaces at their tenant
+	// DNS) is installed on it.
+	ConditionPodDNSPolicy = "PodDNSPolicy"
+	// ConditionTenantDNS is a ManagedControlPlane's: whether its tenant DNS and the
+	// parameters of the Pod DNS policy are in its namespace on the workload cluster.
+	ConditionTenantDNS = "TenantDNS"
 	// ConditionDeleting is True on a Cluster or ManagedControlPlane that is being
 	// deleted; its reason and message say what the deletion waits for.
 	ConditionDeleting = "Deleting"
@@ -41,6 +48,27 @@ const (
 	// as AnnotationSkipRemoteCleanup asked.
 	ReasonCleanupSkipped = "CleanupSkipped"
 )
+
+// Reasons of the PodDNSPolicy condition (and of its Events) and of the TenantDNS
+// condition.
+const (
+	// ReasonInstalled: what the condition is about is in place.
+	ReasonInstalled = "Installed"
+	// ReasonMutatingAdmissionPolicyNotServed: the cluster's API server does not serve
+	// admissionregistration.k8s.io/v1beta1 MutatingAdmissionPolicy; the message names
+	// the flags the platform must set (FlagsMutatingAdmissionPolicy).
+	ReasonMutatingAdmissionPolicyNotServed = "MutatingAdmissionPolicyNotServed"
+	// ReasonInstallFailed: writing what the condition is about failed; the message says
+	// why.
+	ReasonInstallFailed = "InstallFailed"
+	// ReasonWaiting: what the condition is about waits for something else (the tenant
+	// DNS identity's token, the workload cluster, the Service's ClusterIPs).
+	ReasonWaiting = "Waiting"
+)
+
+// FlagsMutatingAdmissionPolicy are the kube-apiserver flags that serve the Pod DNS
+// policy's API on Kubernetes 1.35, where it is beta and off by default.
+const FlagsMutatingAdmissionPolicy = "--feature-gates=MutatingAdmissionPolicy=true --runtime-config=admissionregistration.k8s.io/v1beta1=true"
 
 // Finalizer is on every Cluster, ManagedControlPlane and GatewayDNS: deleting one
 // removes what the syncer made for it first (copies and namespaces, the Corefile
