@@ -41,6 +41,10 @@ type ClusterOptions struct {
 	// NoControllerManager skips kube-controller-manager (no namespace deletion, no
 	// garbage collection) for clusters that do not need it.
 	NoControllerManager bool
+	// BindIP makes a cluster without a node listen there instead of on 127.0.0.1: the
+	// host's end of another cluster's node link (Net.HostIPs), so that Pods of every
+	// node reach it, as they reach the API servers of clusters with a node.
+	BindIP netip.Addr
 	// MutatingAdmissionPolicy serves admissionregistration.k8s.io/v1beta1 with its
 	// feature gate, as a platform must for vcdns's Pod DNS policy on Kubernetes 1.35
 	// (beta, off by default).
@@ -160,6 +164,10 @@ func (l *Landscape) StartCluster(ctx context.Context, name string, opts ClusterO
 	// Where the API server listens: loopback, or the host's end of the node's link.
 	bindIP := "127.0.0.1"
 	var extraIPs []net.IP
+	if opts.BindIP.IsValid() && node == nil {
+		bindIP = opts.BindIP.String()
+		extraIPs = append(extraIPs, net.IP(opts.BindIP.AsSlice()))
+	}
 	if node != nil {
 		bindIP = node.Net.HostIPs[0].String()
 		extraIPs = append(extraIPs, net.ParseIP(bindIP))

@@ -106,11 +106,18 @@ func (e *Env) StartClusterDNS(ctx context.Context, c *landscape.Cluster) (*lands
 }
 
 // startDataPlane runs the simulated data plane (gateway controller, load balancer) of
-// the n-th workload cluster, handing out 172.18.n.0/24 and fd00:172:18:n::/112.
+// the n-th workload cluster, handing out 172.18.n.0/24 and fd00:172:18:n::/112, or on
+// a cluster with a node the node's pools, whose addresses carry traffic.
 func (e *Env) startDataPlane(ctx context.Context, c *landscape.Cluster, n int, dualStack bool, class string) error {
 	opts := dataplane.Options{IPv4Pool: netip.MustParsePrefix(fmt.Sprintf("172.18.%d.0/24", n)), GatewayClass: class}
 	if dualStack {
 		opts.IPv6Pool = netip.MustParsePrefix(fmt.Sprintf("fd00:172:18:%d::/112", n))
+	}
+	if c.Node != nil {
+		opts.IPv4Pool, opts.IPv6Pool, opts.ForwardIP = c.Node.Net.LBPools[0], netip.Prefix{}, c.Node.Net.HostIPs[0]
+		if len(c.Node.Net.LBPools) > 1 {
+			opts.IPv6Pool = c.Node.Net.LBPools[1]
+		}
 	}
 	return dataplane.Start(ctx, c.Config, opts)
 }

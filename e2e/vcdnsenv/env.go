@@ -8,6 +8,7 @@ package vcdnsenv
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,12 @@ var Scheme = func() *runtime.Scheme {
 type Workload struct {
 	Name      string
 	DualStack bool
+	// Node gives the workload cluster a node (landscape.ClusterOptions.Node): its
+	// Pods run, its DNS is the CoreDNS Deployment of the landscape, the data plane
+	// hands out the node's load-balancer pool and forwards Gateway traffic, and the
+	// tenant control planes listen where its Pods reach them (the tenant DNS runs
+	// there and reads them).
+	Node bool
 }
 
 // MCP describes a tenant control plane.
@@ -125,18 +132,25 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 	if _, err := e.StartCentralDNS(ctx); err != nil {
 		return nil, err
 	}
+	// Where the tenant control planes listen: loopback, or the host's end of the first
+	// node's link, which Pods of every node reach.
+	var tenantBind netip.Addr
 	for i, w := range spec.Workloads {
 		// MutatingAdmissionPolicy: the syncer installs the Pod DNS policy, as on a
 		// platform that sets the flags the README names.
-		c, err := l.StartCluster(ctx, w.Name, landscape.ClusterOptions{DualStack: w.DualStack, Users: []landscape.User{syncer}, MutatingAdmissionPolicy: true})
+		c, err := l.StartCluster(ctx, w.Name, landscape.ClusterOptions{DualStack: w.DualStack, Users: []landscape.User{syncer}, MutatingAdmissionPolicy: true, Node: w.Node})
 		if err != nil {
 			return nil, err
 		}
 		if err := c.InstallCRDs(ctx, gw...); err != nil {
 			return nil, err
 		}
-		if err := e.WriteClusterCorefile(ctx, c); err != nil {
-			return nil, err
+		if c.Node == nil {
+			if err := e.WriteClusterCorefile(ctx, c); err != nil {
+				return nil, err
+			}
+		} else if !tenantBind.IsValid() {
+			tenantBind = c.Node.Net.HostIPs[0]
 		}
 		if err := e.startDataPlane(ctx, c, i+1, w.DualStack, spec.GatewayClass); err != nil {
 			return nil, err
@@ -152,6 +166,7 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 	for _, m := range spec.MCPs {
 		c, err := l.StartCluster(ctx, "tenant-"+m.Namespace+"-"+m.Name, landscape.ClusterOptions{
 			DualStack: true,
+			BindIP:    tenantBind,
 			Users:     []landscape.User{syncer, {Name: IntruderUser, Groups: []string{"system:masters"}}},
 		})
 		if err != nil {
