@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vcdns/vcdns/e2e/landscape"
@@ -87,6 +91,68 @@ func TestTenantPods(t *testing.T) {
 		}
 	})
 
+	t.Run("a Pod started before the tenant Service exists resolves it once it does", func(t *testing.T) {
+		type result struct {
+			out string
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			out, err := workload.RunPod(ctx, landscape.ProbePod(ns, "lookup-later", "lookup", "-timeout", "90s", "later.default.svc.cluster.local"), 2*time.Minute)
+			done <- result{out, err}
+		}()
+		// The Pod asks (and gets NXDOMAIN) until the Service is there and copied.
+		waitPodRunning(ctx, t, wl, ns, "lookup-later")
+		createService(ctx, t, tenant, "default", "later", corev1.IPFamilyPolicySingleStack)
+		ip := strings.Split(waitAnnotation(ctx, t, tenant, "default", "later"), ",")[0]
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if want := "A " + ip; r.out != want {
+			t.Fatalf("lookup later: got %q, want %q", r.out, want)
+		}
+	})
+
+	t.Run("a headless Service answers exactly its Pods' IPs as they scale 2, 3, 1", func(t *testing.T) {
+		none := corev1.IPFamilyPolicySingleStack
+		web := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+			Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, IPFamilyPolicy: &none, Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
+		}
+		if err := tenant.Create(ctx, web); err != nil {
+			t.Fatal(err)
+		}
+		d := landscape.ServerDeployment(ns, "web", 2)
+		if _, err := wl.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for i, replicas := range []int32{2, 3, 1} {
+			if i > 0 {
+				scale, err := wl.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				scale.Spec.Replicas = replicas
+				if _, err := wl.AppsV1().Deployments(ns).UpdateScale(ctx, "web", scale, metav1.UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := landscape.WaitDeploymentReady(ctx, wl, ns, "web", 2*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			ips := waitPodIPs(ctx, t, wl, ns, "app=web", int(replicas))
+			want := "A " + strings.Join(ips, " ")
+			out, err := workload.RunPod(ctx, landscape.ProbePod(ns, fmt.Sprintf("lookup-web-%d", replicas), "lookup", "-timeout", "60s", "-want", want, "web.default.svc.cluster.local"), 2*time.Minute)
+			if err != nil {
+				t.Fatalf("%d replicas: %v", replicas, err)
+			}
+			if out != want {
+				t.Fatalf("%d replicas: got %q, want %q", replicas, out, want)
+			}
+		}
+	})
+
 	t.Run("a Pod of another namespace uses the cluster's DNS and does not see the tenant's name", func(t *testing.T) {
 		cl, err := client.New(workload.Config, client.Options{Scheme: scheme})
 		if err != nil {
@@ -100,4 +166,44 @@ func TestTenantPods(t *testing.T) {
 			t.Fatalf("want no such host from the cluster's DNS, got %v", err)
 		}
 	})
+}
+
+// waitPodRunning polls until the Pod runs.
+func waitPodRunning(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning, nil //nolint:nilerr // polled until the deadline
+	})
+	if err != nil {
+		t.Fatalf("Pod %s/%s does not run: %v", ns, name, err)
+	}
+}
+
+// waitPodIPs polls until exactly n running Pods match selector, not being deleted, and
+// returns their IPs sorted.
+func waitPodIPs(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, selector string, n int) []string {
+	t.Helper()
+	var ips []string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		ips = ips[:0]
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				return false, nil
+			}
+			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+				ips = append(ips, p.Status.PodIP)
+			}
+		}
+		return len(ips) == n && len(pods.Items) == n, nil
+	})
+	if err != nil {
+		t.Fatalf("want %d running Pods of %s in %s, have %v: %v", n, selector, ns, ips, err)
+	}
+	slices.Sort(ips)
+	return ips
 }

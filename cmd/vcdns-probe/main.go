@@ -6,10 +6,11 @@
 //	vcdns-probe pause                     sleep until SIGTERM, reaping children (the sandbox)
 //	vcdns-probe serve [-addr :8080]       answer every HTTP request with who served it
 //	vcdns-probe get [-host H] [-insecure] URL   fetch URL through the Pod's resolv.conf
-//	vcdns-probe lookup [-type T] NAME     resolve NAME through the Pod's resolv.conf
+//	vcdns-probe lookup [-type T] [-want R] NAME   resolve NAME through the Pod's resolv.conf
 //
 // get and lookup retry until their -timeout, so that a Pod started before its answer
-// exists still reports it; they exit 1 with the last error when it never comes.
+// exists still reports it (lookup -want: until its report is exactly R); they exit 1
+// with the last error when it never comes.
 package main
 
 import (
@@ -163,6 +164,7 @@ func lookup(args []string) error {
 	fs := flag.NewFlagSet("lookup", flag.ExitOnError)
 	typ := fs.String("type", "A", "A, AAAA or SRV")
 	timeout := fs.Duration("timeout", 30*time.Second, "keep trying until this long has passed")
+	want := fs.String("want", "", "keep trying until the report is exactly this")
 	_ = fs.Parse(args)
 	if fs.NArg() != 1 {
 		return errors.New("lookup needs one name")
@@ -196,7 +198,11 @@ func lookup(args []string) error {
 			return fmt.Errorf("unknown type %q", *typ)
 		}
 		slices.Sort(answers)
-		report(strings.ToUpper(*typ) + " " + strings.Join(answers, " "))
+		line := strings.ToUpper(*typ) + " " + strings.Join(answers, " ")
+		if *want != "" && line != *want {
+			return fmt.Errorf("got %q, want %q", line, *want)
+		}
+		report(line)
 		return nil
 	})
 }
