@@ -33,26 +33,33 @@ func Restricted() (*corev1.PodSecurityContext, *corev1.SecurityContext) {
 		}
 }
 
+// probeSpec is the Pod spec every Pod of the test image shares: its container (name,
+// args), restricted, with no service account token and a short grace period.
+func probeSpec(container string, args ...string) corev1.PodSpec {
+	podSec, sec := Restricted()
+	return corev1.PodSpec{
+		AutomountServiceAccountToken:  ptr.To(false),
+		TerminationGracePeriodSeconds: ptr.To[int64](1),
+		SecurityContext:               podSec,
+		Containers: []corev1.Container{{
+			Name:            container,
+			SecurityContext: sec,
+			Image:           images.Probe.Ref(),
+			ImagePullPolicy: corev1.PullNever,
+			Args:            args,
+		}},
+	}
+}
+
 // ProbePod is a Pod of the test image (cmd/vcdns-probe) that runs args once; RunPod
 // runs it and returns what it reported.
 func ProbePod(ns, name string, args ...string) *corev1.Pod {
-	podSec, sec := Restricted()
+	spec := probeSpec("probe", args...)
+	spec.RestartPolicy = corev1.RestartPolicyNever
+	spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app.kubernetes.io/name": "vcdns-probe"}},
-		Spec: corev1.PodSpec{
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			AutomountServiceAccountToken:  ptr.To(false),
-			TerminationGracePeriodSeconds: ptr.To[int64](1),
-			SecurityContext:               podSec,
-			Containers: []corev1.Container{{
-				Name:                     "probe",
-				SecurityContext:          sec,
-				Image:                    images.Probe.Ref(),
-				ImagePullPolicy:          corev1.PullNever,
-				Args:                     args,
-				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-			}},
-		},
+		Spec:       spec,
 	}
 }
 
@@ -60,36 +67,23 @@ func ProbePod(ns, name string, args ...string) *corev1.Pod {
 // replica answers with its Pod's name and address (served-by=<pod> pod-ip=<ip> ...).
 func ServerDeployment(ns, name string, replicas int32) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
-	podSec, sec := Restricted()
 	env := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	spec := probeSpec("server", "serve", "-addr", ":8080")
+	c := &spec.Containers[0]
+	c.Env = []corev1.EnvVar{env("POD_NAME", "metadata.name"), env("POD_IP", "status.podIP")}
+	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	c.ReadinessProbe = &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
+		PeriodSeconds: 1,
 	}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					AutomountServiceAccountToken:  ptr.To(false),
-					TerminationGracePeriodSeconds: ptr.To[int64](1),
-					SecurityContext:               podSec,
-					Containers: []corev1.Container{{
-						Name:            "server",
-						SecurityContext: sec,
-						Image:           images.Probe.Ref(),
-						ImagePullPolicy: corev1.PullNever,
-						Args:            []string{"serve", "-addr", ":8080"},
-						Env:             []corev1.EnvVar{env("POD_NAME", "metadata.name"), env("POD_IP", "status.podIP")},
-						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
-							PeriodSeconds: 1,
-						},
-					}},
-				},
-			},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
 		},
 	}
 }
