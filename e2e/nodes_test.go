@@ -30,6 +30,13 @@ import (
 // and across the flat network; and that teardown leaves nothing on the host.
 func TestNodes(t *testing.T) {
 	landscape.RequireNodes(t)
+	// Nodes of other test binaries (the demo's) would count as leftovers: wait for
+	// them to end, and keep others from starting until the leak check is done.
+	release, err := landscape.ExclusiveHost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
 	before, err := landscape.HostState()
 	if err != nil {
 		t.Fatal(err)

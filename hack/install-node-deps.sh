@@ -2,8 +2,9 @@
 # Installs the Debian packages the landscape's nodes need, when they are missing:
 # containerd and runc (the container runtime), containernetworking-plugins (bridge,
 # host-local, loopback and portmap in /usr/lib/cni), iptables and conntrack (for
-# kube-proxy and the kubelet) and iproute2 (network namespaces and veths); and the
-# script checker that `make lint` runs over the project's scripts.
+# kube-proxy and the kubelet) and iproute2 (network namespaces and veths); the static
+# busybox of the test image (make images); and the script checker that `make lint`
+# runs over the project's scripts.
 #
 # Called by `make` (the images, node and test targets) and so by .ci/run; never needed
 # by hand. Without root, or off Debian, it says why and exits 0: the node tests then
@@ -18,6 +19,8 @@ command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v ip >/dev/null || need+=(iproute2)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# The test image's shell, nslookup and wget (make images).
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

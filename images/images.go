@@ -56,7 +56,19 @@ type Image struct {
 	Root bool
 	// Tag overrides Tag.
 	Tag string
+	// Busybox adds a static busybox (Debian's busybox-static, BusyboxPath) as
+	// /bin/busybox, with BusyboxApplets linked to it in /bin.
+	Busybox bool
 }
+
+// BusyboxPath is where Debian's busybox-static installs its binary; make node-deps
+// installs the package.
+const BusyboxPath = "/bin/busybox"
+
+// BusyboxApplets are the commands the test image has besides vcdns-probe, for a user
+// poking at the landscape: a shell, a DNS lookup tool and an HTTP client, and a few
+// for looking around.
+var BusyboxApplets = []string{"sh", "nslookup", "wget", "cat", "ls", "env", "ps", "sleep", "hostname", "ip", "grep"}
 
 // Ref is the image's reference, e.g. ghcr.io/vcdns/syncer:dev.
 func (i Image) Ref() string {
@@ -78,8 +90,9 @@ var (
 	CoreDNS = Image{Name: "coredns", Binary: "coredns", BindLowPorts: true, Tag: CoreDNSTag}
 	// Pause is the sandbox image of the landscape's nodes (containerd's sandbox_image).
 	Pause = Image{Name: "pause", Binary: "vcdns-probe", Args: []string{"pause"}}
-	// Probe is the test image: HTTP server, HTTP client and DNS client (cmd/vcdns-probe).
-	Probe = Image{Name: "probe", Binary: "vcdns-probe"}
+	// Probe is the test image: HTTP server, HTTP client and DNS client (cmd/vcdns-probe),
+	// and busybox's sh, nslookup and wget for people.
+	Probe = Image{Name: "probe", Binary: "vcdns-probe", Busybox: true}
 )
 
 // TarballName is the file name of an image's tarball in the output folder.
@@ -91,7 +104,13 @@ func (i Image) Build(binDir, outDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("image %s: %w (run `make build coredns` first)", i.Name, err)
 	}
-	layerTar, err := i.layer(bin)
+	var busybox []byte
+	if i.Busybox {
+		if busybox, err = os.ReadFile(BusyboxPath); err != nil {
+			return "", fmt.Errorf("image %s: %w (install Debian's busybox-static: make node-deps)", i.Name, err)
+		}
+	}
+	layerTar, err := i.layer(bin, busybox)
 	if err != nil {
 		return "", fmt.Errorf("image %s: %w", i.Name, err)
 	}
@@ -111,7 +130,7 @@ func (i Image) Build(binDir, outDir string) (string, error) {
 		Config: v1.Config{
 			Entrypoint: append([]string{"/" + i.Binary}, i.Args...),
 			User:       user,
-			Env:        []string{"PATH=/"},
+			Env:        []string{"PATH=/:/bin"},
 			Labels:     map[string]string{"org.opencontainers.image.source": "https://github.com/vcdns/vcdns"},
 		},
 	})
@@ -147,9 +166,10 @@ var vfsCapNetBindService = string([]byte{
 	0x00, 0x00, 0x00, 0x00, // inheritable, high word
 })
 
-// layer is the image's only layer: /tmp (writable where the root is not read-only)
-// and the binary, with fixed times so that the same binary gives the same image.
-func (i Image) layer(bin []byte) ([]byte, error) {
+// layer is the image's only layer: /tmp (writable where the root is not read-only),
+// the binary and busybox if given, with fixed times so that the same binaries give the
+// same image.
+func (i Image) layer(bin, busybox []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
@@ -165,6 +185,22 @@ func (i Image) layer(bin []byte) ([]byte, error) {
 	}
 	if _, err := tw.Write(bin); err != nil {
 		return nil, err
+	}
+	if busybox != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(busybox)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(busybox); err != nil {
+			return nil, err
+		}
+		for _, a := range BusyboxApplets {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,8 @@ import (
 // CoreDNS is a CoreDNS process of the landscape.
 type CoreDNS struct {
 	Name string
-	// Addr is the "127.0.0.1:port" it serves DNS on, over UDP and TCP.
+	// Addr is the "ip:port" it serves DNS on, over UDP and TCP: 127.0.0.1 unless
+	// started with StartCoreDNSOn.
 	Addr string
 	// Dir holds its Corefile and log.
 	Dir          string
@@ -50,6 +52,13 @@ func (l *Landscape) StartCoreDNS(ctx context.Context, name, binary, corefile str
 // StartCoreDNSEnv is StartCoreDNS with env added to the environment of the process, for
 // Corefiles that read more variables ({$NAME}) than VCDNS_BIND.
 func (l *Landscape) StartCoreDNSEnv(ctx context.Context, name, binary, corefile string, env map[string]string) (*CoreDNS, error) {
+	return l.StartCoreDNSOn(ctx, netip.MustParseAddr("127.0.0.1"), name, binary, corefile, env)
+}
+
+// StartCoreDNSOn is StartCoreDNSEnv serving on bind instead of loopback: an address
+// of the host that Pods of the landscape's nodes reach (a node link's host end,
+// landscape.Net.HostIPs), for a server that stands in for one a Pod would run.
+func (l *Landscape) StartCoreDNSOn(ctx context.Context, bind netip.Addr, name, binary, corefile string, env map[string]string) (*CoreDNS, error) {
 	path, err := l.Binary(binary)
 	if err != nil {
 		return nil, err
@@ -71,12 +80,12 @@ func (l *Landscape) StartCoreDNSEnv(ctx context.Context, name, binary, corefile 
 	if err := os.WriteFile(c.CorefilePath, []byte(corefile), 0o644); err != nil {
 		return nil, fmt.Errorf("writing Corefile of CoreDNS %s: %w", name, err)
 	}
-	port, err := freeUDPAndTCPPort()
+	port, err := freeUDPAndTCPPort(bind)
 	if err != nil {
 		return nil, err
 	}
-	c.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	vars := []string{BindEnv + "=127.0.0.1"}
+	c.Addr = net.JoinHostPort(bind.String(), strconv.Itoa(port))
+	vars := []string{BindEnv + "=" + bind.String()}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		vars = append(vars, k+"="+env[k])
 	}
@@ -120,16 +129,16 @@ func (l *Landscape) StartCoreDNSEnv(ctx context.Context, name, binary, corefile 
 	return c, nil
 }
 
-// freeUDPAndTCPPort returns a port free on 127.0.0.1 for both TCP and UDP.
-func freeUDPAndTCPPort() (int, error) {
+// freeUDPAndTCPPort returns a port free on ip for both TCP and UDP.
+func freeUDPAndTCPPort(ip netip.Addr) (int, error) {
 	var errs []error
 	for range 20 {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		tl, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
 		if err != nil {
 			return 0, fmt.Errorf("finding a free port: %w", err)
 		}
 		port := tl.Addr().(*net.TCPAddr).Port
-		ul, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		ul, err := net.ListenPacket("udp", net.JoinHostPort(ip.String(), strconv.Itoa(port)))
 		tl.Close()
 		if err != nil {
 			errs = append(errs, err)

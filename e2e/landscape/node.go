@@ -85,8 +85,12 @@ func (l *Landscape) newNode(clusterName string, dualStack bool) (*Node, error) {
 	if err := CanRunNodes(); err != nil {
 		return nil, err
 	}
+	if err := shareHost(); err != nil {
+		return nil, err
+	}
 	slot, err := takeSlot()
 	if err != nil {
+		unshareHost()
 		return nil, err
 	}
 	n := &Node{
@@ -100,6 +104,7 @@ func (l *Landscape) newNode(clusterName string, dualStack bool) (*Node, error) {
 	n.socket = filepath.Join(n.stateDir, "containerd.sock")
 	if err := n.sweep(); err != nil {
 		slot.release()
+		unshareHost()
 		return nil, fmt.Errorf("clearing node slot %d: %w", slot.k, err)
 	}
 	if err := n.Net.setup(); err != nil {
@@ -369,6 +374,7 @@ func (n *Node) teardown() error {
 	}
 	err := n.sweep()
 	n.slot.release()
+	unshareHost()
 	return err
 }
 

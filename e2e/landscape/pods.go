@@ -3,6 +3,7 @@ package landscape
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -63,10 +64,40 @@ func ProbePod(ns, name string, args ...string) *corev1.Pod {
 	}
 }
 
-// ServerDeployment is a Deployment of the test image's HTTP server on port 8080: each
-// replica answers with its Pod's name and address (served-by=<pod> pod-ip=<ip> ...).
+// ServerDeployment is a Deployment of the test image's HTTP server on port 8080 (named
+// http): each replica answers with its Pod's name and address (served-by=<pod>
+// pod-ip=<ip> ...).
 func ServerDeployment(ns, name string, replicas int32) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: maps.Clone(labels)},
+			Template: serverTemplate(labels),
+		},
+	}
+}
+
+// ServerStatefulSet is ServerDeployment as a StatefulSet whose Pods (name-0, name-1,
+// ...) take their host names from, and are named in DNS by, the headless Service
+// serviceName.
+func ServerStatefulSet(ns, name, serviceName string, replicas int32) *appsv1.StatefulSet {
+	labels := map[string]string{"app": name}
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:            ptr.To(replicas),
+			ServiceName:         serviceName,
+			PodManagementPolicy: appsv1.ParallelPodManagement,
+			Selector:            &metav1.LabelSelector{MatchLabels: maps.Clone(labels)},
+			Template:            serverTemplate(labels),
+		},
+	}
+}
+
+// serverTemplate is the Pod template of the test image's HTTP server.
+func serverTemplate(labels map[string]string) corev1.PodTemplateSpec {
 	env := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
@@ -78,14 +109,7 @@ func ServerDeployment(ns, name string, replicas int32) *appsv1.Deployment {
 		ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
 		PeriodSeconds: 1,
 	}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
-		},
-	}
+	return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)}, Spec: spec}
 }
 
 // RunPod creates the Pod, waits until it has ended, and returns the line it reported

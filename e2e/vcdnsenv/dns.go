@@ -52,8 +52,9 @@ func CentralCorefile() (string, error) {
 }
 
 // StartCentralDNS starts the central etcd and a CoreDNS running the Corefile
-// config/central-dns ships.
-func (e *Env) StartCentralDNS(ctx context.Context) (*CentralDNS, error) {
+// config/central-dns ships, serving on bind (loopback, or on a landscape with nodes
+// an address their Pods reach, as every cluster's CoreDNS forwards to it).
+func (e *Env) StartCentralDNS(ctx context.Context, bind netip.Addr) (*CentralDNS, error) {
 	etcd, err := e.L.StartEtcd(ctx, "central-etcd")
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func (e *Env) StartCentralDNS(ctx context.Context) (*CentralDNS, error) {
 	if err != nil {
 		return nil, err
 	}
-	dns, err := e.L.StartCoreDNSEnv(ctx, "central-dns", "coredns", corefile, map[string]string{CentralCorefileEnv: etcd.Endpoint})
+	dns, err := e.L.StartCoreDNSOn(ctx, bind, "central-dns", "coredns", corefile, map[string]string{CentralCorefileEnv: etcd.Endpoint})
 	if err != nil {
 		return nil, err
 	}

@@ -129,11 +129,8 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.StartCentralDNS(ctx); err != nil {
-		return nil, err
-	}
-	// Where the tenant control planes listen: loopback, or the host's end of the first
-	// node's link, which Pods of every node reach.
+	// Where the tenant control planes and the central DNS listen: loopback, or the
+	// host's end of the first node's link, which Pods of every node reach.
 	var tenantBind netip.Addr
 	for i, w := range spec.Workloads {
 		// MutatingAdmissionPolicy: the syncer installs the Pod DNS policy, as on a
@@ -162,6 +159,13 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 		if err := e.RegisterCluster(ctx, c); err != nil {
 			return nil, err
 		}
+	}
+	centralBind := tenantBind
+	if !centralBind.IsValid() {
+		centralBind = netip.MustParseAddr("127.0.0.1")
+	}
+	if _, err := e.StartCentralDNS(ctx, centralBind); err != nil {
+		return nil, err
 	}
 	for _, m := range spec.MCPs {
 		c, err := l.StartCluster(ctx, "tenant-"+m.Namespace+"-"+m.Name, landscape.ClusterOptions{
