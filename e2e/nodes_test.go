@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -186,6 +187,23 @@ func TestNodes(t *testing.T) {
 		_, err = two.RunPod(ctx, landscape.ProbePod(ns, "get-gateway-other", "get", "-timeout", "2s", "-host", "other.gateway.test", "http://"+gwIP+"/"), time.Minute)
 		if err == nil || !strings.Contains(err.Error(), "status=404") {
 			t.Fatalf("a host without HTTPRoute: want status 404, got %v", err)
+		}
+	})
+
+	t.Run("a Pod on cluster 2 reaches a cluster-1 Ingress by the host and path of its rule", func(t *testing.T) {
+		ingIP := startIngress(ctx, t, one, ns, "shop", "shop.ingress.test", "/shop", "echo")
+		if !one.Node.Net.LBPools[0].Contains(netip.MustParseAddr(ingIP)) {
+			t.Fatalf("Ingress address %s is not from cluster 1's pool %s", ingIP, one.Node.Net.LBPools[0])
+		}
+		out, err := two.RunPod(ctx, landscape.ProbePod(ns, "get-ingress", "get", "-host", "shop.ingress.test", "http://"+ingIP+"/shop/cart"), 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, []string{ingIP + ":80"}, "shop.ingress.test", "/shop/cart", backends)
+		// A host no rule names is not routed (the Ingress has no defaultBackend).
+		_, err = two.RunPod(ctx, landscape.ProbePod(ns, "get-ingress-other", "get", "-timeout", "2s", "-host", "other.ingress.test", "http://"+ingIP+"/shop/cart"), time.Minute)
+		if err == nil || !strings.Contains(err.Error(), "status=404") {
+			t.Fatalf("a host without rule: want status 404, got %v", err)
 		}
 	})
 
@@ -365,6 +383,49 @@ func startGateway(ctx context.Context, t *testing.T, c *landscape.Cluster, ns, h
 	})
 	if err != nil {
 		t.Fatalf("Gateway %s/gw: no address with an attached route and its Service: %v (status %+v)", ns, err, gw.Status)
+	}
+	return ip
+}
+
+// startIngress creates an Ingress name of the data plane with one rule, host and
+// Prefix path to port "http" (by name) of the Service backend, and returns its address
+// once the Service that carries its traffic has it.
+func startIngress(ctx context.Context, t *testing.T, c *landscape.Cluster, ns, name, host, path, backend string) string {
+	t.Helper()
+	cl, err := client.New(c.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: ptr.To(dataplane.DefaultClass),
+			Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{
+					Path:     path,
+					PathType: ptr.To(networkingv1.PathTypePrefix),
+					Backend:  networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: backend, Port: networkingv1.ServiceBackendPort{Name: "http"}}},
+				}},
+			}}}},
+		},
+	}
+	if err := cl.Create(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	var ip string
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(ing), ing); err != nil || len(ing.Status.LoadBalancer.Ingress) == 0 {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		var svc corev1.Service
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ingress-" + name}, &svc); err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
+			return false, nil //nolint:nilerr // polled until the deadline
+		}
+		ip = ing.Status.LoadBalancer.Ingress[0].IP
+		return svc.Status.LoadBalancer.Ingress[0].IP == ip, nil
+	})
+	if err != nil {
+		t.Fatalf("Ingress %s/%s: no address and Service ingress-%s with it: %v (status %+v)", ns, name, name, err, ing.Status)
 	}
 	return ip
 }

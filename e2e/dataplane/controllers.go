@@ -113,7 +113,7 @@ func (r *reconcilers) ensureSeeded(ctx context.Context) error {
 		return err
 	}
 	for i := range ings.Items {
-		if ing := &ings.Items[i]; ingressWanted(ing, r.ingressClassController(ctx)) {
+		if ing := &ings.Items[i]; ingressWanted(ing, ingressClassController(ctx, r.client)) {
 			add("Ingress", ing, ingressAddrs(ing))
 		}
 	}
@@ -190,11 +190,11 @@ func (r *reconcilers) reconcileService(ctx context.Context, req reconcile.Reques
 	return r.writeStatus(ctx, want, "addresses", addrs)
 }
 
-// ingressClassController returns a lookup of the controller of an IngressClass.
-func (r *reconcilers) ingressClassController(ctx context.Context) func(string) (string, bool) {
+// ingressClassController returns a lookup of the controller of an IngressClass in c.
+func ingressClassController(ctx context.Context, c client.Reader) func(string) (string, bool) {
 	return func(name string) (string, bool) {
 		ic := &networkingv1.IngressClass{}
-		if err := r.client.Get(ctx, types.NamespacedName{Name: name}, ic); err != nil {
+		if err := c.Get(ctx, types.NamespacedName{Name: name}, ic); err != nil {
 			return "", false
 		}
 		return ic.Spec.Controller, true
@@ -216,7 +216,7 @@ func (r *reconcilers) reconcileIngress(ctx context.Context, req reconcile.Reques
 		return ctrl.Result{}, err
 	}
 	want := ing.DeepCopy()
-	if !ingressWanted(ing, r.ingressClassController(ctx)) {
+	if !ingressWanted(ing, ingressClassController(ctx, r.client)) {
 		held := r.alloc.held(o)
 		if len(held) == 0 {
 			return ctrl.Result{}, nil

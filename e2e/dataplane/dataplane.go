@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -22,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -48,9 +46,10 @@ type Options struct {
 	// other IngressClass with that controller, or without class, are served. Default
 	// DefaultClass.
 	IngressClass string
-	// ForwardIP, when set, makes Gateway addresses carry HTTP traffic on a cluster
-	// with a node: a listener per Gateway on this host address, behind a LoadBalancer
-	// Service that kube-proxy serves at the Gateway's addresses (see forwarder).
+	// ForwardIP, when set, makes the addresses of Gateways and Ingresses carry HTTP
+	// traffic on a cluster with a node: a listener per Gateway or Ingress on this host
+	// address, behind a LoadBalancer Service that kube-proxy serves at its addresses
+	// (see forwarder).
 	ForwardIP netip.Addr
 }
 
@@ -125,14 +124,15 @@ func start(ctx context.Context, cfg *rest.Config, opts Options) (<-chan struct{}
 	if err := r.setup(mgr); err != nil {
 		return nil, err
 	}
-	var fwd *forwarder
+	var fwds []*forwarder
 	if opts.ForwardIP.IsValid() {
-		fwd = &forwarder{client: mgr.GetClient(), ip: opts.ForwardIP, listeners: map[types.NamespacedName]*gatewayListener{}}
-		if err := ctrl.NewControllerManagedBy(mgr).Named("dataplane-gateway-forward").
-			For(&gatewayv1.Gateway{}).
-			Owns(&corev1.Service{}).
-			Complete(reconcile.Func(fwd.reconcile)); err != nil {
-			return nil, fmt.Errorf("setting up the data plane's Gateway forwarding: %w", err)
+		c := mgr.GetClient()
+		for _, src := range []routeSource{gatewaySource{client: c}, ingressSource{client: c}} {
+			f := newForwarder(c, opts.ForwardIP, src)
+			if err := f.setup(mgr); err != nil {
+				return nil, err
+			}
+			fwds = append(fwds, f)
 		}
 	}
 	// Ask for every informer now, so that waiting for the cache waits for them all
@@ -155,8 +155,8 @@ func start(ctx context.Context, cfg *rest.Config, opts Options) (<-chan struct{}
 	go func() {
 		defer close(done)
 		err := mgr.Start(ctx)
-		if fwd != nil {
-			fwd.closeAll()
+		for _, f := range fwds {
+			f.closeAll()
 		}
 		if err != nil {
 			log.Error(err, "Data plane stopped")

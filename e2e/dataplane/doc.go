@@ -5,9 +5,10 @@
 // (controller-runtime, no leader election, metrics or health endpoints), started with
 // Start. On a cluster with a node, traffic follows: kube-proxy serves the
 // load-balancer addresses of Services on the node (the landscape routes each pool to
-// its cluster), and with Options.ForwardIP each Gateway's addresses reach a listener of
-// the data plane that routes HTTP by the Host header of the attached HTTPRoutes (see
-// forwarder; no real Gateway implementation builds here from the module proxy alone):
+// its cluster), and with Options.ForwardIP the addresses of each Gateway and Ingress
+// reach a listener of the data plane that routes HTTP by Host header and path, after
+// the attached HTTPRoutes or the Ingress's rules (see forwarder; no real Gateway or
+// Ingress implementation builds here from the module proxy alone):
 //
 //	err := dataplane.Start(ctx, cluster.Config, dataplane.Options{
 //		IPv4Pool: netip.MustParsePrefix("198.51.100.0/24"),
@@ -46,7 +47,7 @@
 // Statuses are computed from the cached objects and written only when they differ,
 // so an idle data plane writes nothing.
 //
-// Not simulated: Ingress traffic, health checks; spec.addresses of Gateways
+// Not simulated: TLS termination, health checks; spec.addresses of Gateways
 // and spec.loadBalancerIP of Services (ignored); TLS certificate references of HTTPS
 // listeners (not checked); listener conflicts; ListenerSets; route kinds other than
 // HTTPRoute; finalizers (an address is freed once its object is gone).

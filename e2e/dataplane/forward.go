@@ -16,9 +16,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -27,104 +27,159 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// GatewayServiceClass is the loadBalancerClass of the Services that carry Gateway
-// traffic (see forwarder). The data plane's allocator leaves them alone: their
-// load-balancer status is the Gateway's addresses.
-const GatewayServiceClass = "vcdns.io/test-dataplane-gateway"
+// ForwardServiceClass is the loadBalancerClass of the Services that carry the traffic
+// of Gateways and Ingresses (see forwarder). The data plane's allocator leaves them
+// alone: their load-balancer status is the addresses of the Gateway or Ingress.
+const ForwardServiceClass = "vcdns.io/test-dataplane-forward"
 
-// forwarder makes a served Gateway's addresses carry traffic, on a landscape whose
-// clusters have nodes. For each Gateway with addresses it runs an HTTP listener on
+// errNoRoute is the error of a request that no route of its object matches: the
+// listener answers 404.
+var errNoRoute = errors.New("no route")
+
+// forwarder makes the load-balancer addresses of one kind of served object (a Gateway
+// or an Ingress, its routeSource) carry HTTP traffic, on a landscape whose clusters
+// have nodes. For each object with addresses it runs an HTTP listener on
 // Options.ForwardIP (the host's end of the cluster's node link) and keeps a
-// LoadBalancer Service gateway-<name> beside the Gateway: its load-balancer status is
-// the Gateway's addresses, so kube-proxy serves them on the node, and its only
-// endpoint is that listener. The listener routes each request by its Host header and
-// path to the first backendRef of the matching rule of an HTTPRoute attached to the
-// Gateway (as the data plane's status says), at the backend Service's ClusterIP.
+// LoadBalancer Service <kind>-<name> beside the object, controlled by it: the
+// Service's load-balancer status is the object's addresses, so kube-proxy serves them
+// on the node, and its only endpoint is that listener. The listener asks the source
+// where each request goes (by its Host header and path) and proxies it there, to a
+// backend Service's ClusterIP; 404 when no route matches, 502 when the backend does
+// not resolve.
 //
-// What this is not: a Gateway implementation. Listener ports share one listener, so
-// a request is routed by host and path alone; only PathPrefix and Exact path matches
-// are read; TLS is not terminated; weights, filters and header matches are ignored.
+// What this is not: a Gateway or Ingress implementation. All ports of an object share
+// one listener, so a request is routed by host and path alone; TLS is not terminated
+// (an HTTPS port carries plain HTTP, an Ingress's spec.tls is ignored); only the
+// first backend of a route is used (no weights, no load balancing beyond kube-proxy's);
+// filters, header and query matches, rewrites, timeouts and annotations are ignored;
+// the listener is on the host, not on the node, and serves IPv4 or IPv6 as ForwardIP
+// does. See gatewaySource and ingressSource for what each reads of its routes.
 type forwarder struct {
 	client client.Client
 	ip     netip.Addr
+	src    routeSource
 
 	mu        sync.Mutex
-	listeners map[types.NamespacedName]*gatewayListener
+	listeners map[types.NamespacedName]*listener
 }
 
-type gatewayListener struct {
+// routeSource is one kind of object the forwarder makes carry traffic: which objects
+// serve, at which addresses and ports, and where a request to one goes.
+type routeSource interface {
+	// kind is the kind of the objects, as the prefix of their Services names it
+	// ("gateway", "ingress").
+	kind() string
+	// newObject returns an empty object of the kind, to read one into.
+	newObject() client.Object
+	// frontend returns the addresses and ports of obj; ok false when obj does not
+	// carry traffic (not served, no address yet).
+	frontend(ctx context.Context, obj client.Object) (fe frontend, ok bool)
+	// backend returns where a request to the object key goes: the URL of a backend,
+	// or an error wrapping errNoRoute when no route matches.
+	backend(ctx context.Context, key types.NamespacedName, r *http.Request) (*url.URL, error)
+}
+
+// frontend is what an object serves: its load-balancer addresses (IPs) and the ports
+// traffic to them comes on.
+type frontend struct {
+	Addrs []string
+	Ports []corev1.ServicePort // TargetPort is filled in by the forwarder
+	// Labels are put on the Service.
+	Labels map[string]string
+}
+
+type listener struct {
 	port int
 	srv  *http.Server
 }
 
-// reconcile keeps the Service, EndpointSlice and listener of one Gateway.
+// newForwarder returns a forwarder of src's objects with listeners on ip.
+func newForwarder(c client.Client, ip netip.Addr, src routeSource) *forwarder {
+	return &forwarder{client: c, ip: ip, src: src, listeners: map[types.NamespacedName]*listener{}}
+}
+
+// setup adds the forwarder's controller to mgr.
+func (f *forwarder) setup(mgr ctrl.Manager) error {
+	if err := ctrl.NewControllerManagedBy(mgr).Named("dataplane-" + f.src.kind() + "-forward").
+		For(f.src.newObject()).
+		Owns(&corev1.Service{}).
+		Complete(reconcile.Func(f.reconcile)); err != nil {
+		return fmt.Errorf("setting up the data plane's %s forwarding: %w", f.src.kind(), err)
+	}
+	return nil
+}
+
+// reconcile keeps the Service, EndpointSlice and listener of one object: all three
+// while it has a frontend, none otherwise.
 func (f *forwarder) reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
-	gw := &gatewayv1.Gateway{}
-	if err := f.client.Get(ctx, req.NamespacedName, gw); err != nil {
+	obj := f.src.newObject()
+	if err := f.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			f.close(req.NamespacedName) // the Service and slice go with their owner
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
-	var ips []string
-	for _, a := range gw.Status.Addresses {
-		if a.Type == nil || *a.Type == gatewayv1.IPAddressType {
-			ips = append(ips, a.Value)
-		}
-	}
-	if len(ips) == 0 || !meta.IsStatusConditionTrue(gw.Status.Conditions, string(gatewayv1.GatewayConditionProgrammed)) {
-		return ctrl.Result{}, nil
+	name := forwardServiceName(f.src.kind(), obj.GetName())
+	fe, ok := f.src.frontend(ctx, obj)
+	if !ok || len(fe.Addrs) == 0 || len(fe.Ports) == 0 {
+		f.close(req.NamespacedName)
+		return ctrl.Result{}, f.remove(ctx, obj, name)
 	}
 	port, err := f.listen(req.NamespacedName)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	ports := make([]corev1.ServicePort, len(fe.Ports))
+	for i, p := range fe.Ports {
+		p.TargetPort = intstr.FromInt32(int32(port))
+		p.Protocol = corev1.ProtocolTCP
+		ports[i] = p
+	}
 
-	name := serviceName(gw.Name)
-	var ports []corev1.ServicePort
-	seen := map[gatewayv1.PortNumber]bool{}
-	for _, l := range gw.Spec.Listeners {
-		if seen[l.Port] || (l.Protocol != gatewayv1.HTTPProtocolType && l.Protocol != gatewayv1.HTTPSProtocolType) {
-			continue
-		}
-		seen[l.Port] = true
-		ports = append(ports, corev1.ServicePort{Name: "p" + strconv.Itoa(int(l.Port)), Port: int32(l.Port), TargetPort: intstr.FromInt32(int32(port))})
-	}
-	if len(ports) == 0 {
-		return ctrl.Result{}, nil
-	}
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: gw.Namespace, Name: name}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, f.client, svc, func() error {
-		svc.Labels = map[string]string{"gateway.networking.k8s.io/gateway-name": gw.Name}
+		if err := f.mayOwn(obj, svc); err != nil {
+			return err
+		}
+		svc.Labels = fe.Labels
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
-		svc.Spec.LoadBalancerClass = ptr.To(GatewayServiceClass)
+		svc.Spec.LoadBalancerClass = ptr.To(ForwardServiceClass)
+		for i := range ports { // keep the node ports the API server allocated
+			for _, old := range svc.Spec.Ports {
+				if old.Name == ports[i].Name {
+					ports[i].NodePort = old.NodePort
+				}
+			}
+		}
 		svc.Spec.Ports = ports
 		svc.Spec.Selector = nil
-		return controllerutil.SetControllerReference(gw, svc, f.client.Scheme())
+		return controllerutil.SetControllerReference(obj, svc, f.client.Scheme())
 	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("Service %s/%s of Gateway %s: %w", gw.Namespace, name, gw.Name, err)
+		return ctrl.Result{}, fmt.Errorf("Service %s/%s of %s %s: %w", svc.Namespace, name, f.src.kind(), obj.GetName(), err)
 	}
 	want := corev1.LoadBalancerStatus{}
-	for _, ip := range ips {
+	for _, ip := range fe.Addrs {
 		want.Ingress = append(want.Ingress, corev1.LoadBalancerIngress{IP: ip, IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)})
 	}
 	if !apiequality.Semantic.DeepEqual(svc.Status.LoadBalancer, want) {
 		svc.Status.LoadBalancer = want
 		if err := f.client.Status().Update(ctx, svc); err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, fmt.Errorf("status of Service %s/%s of %s %s: %w", svc.Namespace, name, f.src.kind(), obj.GetName(), err)
 		}
 	}
 
-	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: gw.Namespace, Name: name}}
+	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: name}}
 	family := discoveryv1.AddressTypeIPv4
 	if f.ip.Is6() {
 		family = discoveryv1.AddressTypeIPv6
 	}
-	_, err = controllerutil.CreateOrUpdate(ctx, f.client, slice, func() error {
+	if _, err := controllerutil.CreateOrUpdate(ctx, f.client, slice, func() error {
+		if err := f.mayOwn(obj, slice); err != nil {
+			return err
+		}
 		slice.Labels = map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vcdns-test-dataplane"}
 		slice.AddressType = family
 		slice.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{f.ip.String()}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
@@ -132,21 +187,53 @@ func (f *forwarder) reconcile(ctx context.Context, req reconcile.Request) (ctrl.
 		for _, p := range ports {
 			slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)})
 		}
-		return controllerutil.SetControllerReference(gw, slice, f.client.Scheme())
-	})
-	return ctrl.Result{}, err
+		return controllerutil.SetControllerReference(obj, slice, f.client.Scheme())
+	}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("EndpointSlice %s/%s of %s %s: %w", slice.Namespace, name, f.src.kind(), obj.GetName(), err)
+	}
+	return ctrl.Result{}, nil
 }
 
-// serviceName is the Service of a Gateway: gateway-<name>, cut to a label.
-func serviceName(gw string) string {
-	n := "gateway-" + gw
+// mayOwn refuses to take over an existing object (o) that owner does not control:
+// a Service of that name is someone else's.
+func (f *forwarder) mayOwn(owner, o client.Object) error {
+	if o.GetUID() != "" && !metav1.IsControlledBy(o, owner) {
+		return fmt.Errorf("exists and does not belong to %s %s", f.src.kind(), owner.GetName())
+	}
+	return nil
+}
+
+// remove deletes the Service and EndpointSlice name of owner, if they are its.
+func (f *forwarder) remove(ctx context.Context, owner client.Object, name string) error {
+	key := types.NamespacedName{Namespace: owner.GetNamespace(), Name: name}
+	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}} {
+		if err := f.client.Get(ctx, key, o); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		if !metav1.IsControlledBy(o, owner) {
+			continue
+		}
+		if err := f.client.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting %T %s of %s %s: %w", o, key, f.src.kind(), owner.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// forwardServiceName is the Service of an object of kind: <kind>-<name>, cut to a
+// label.
+func forwardServiceName(kind, name string) string {
+	n := kind + "-" + name
 	if len(n) > 63 {
 		n = strings.TrimRight(n[:63], "-")
 	}
 	return n
 }
 
-// listen starts the Gateway's listener if it has none, and returns its port.
+// listen starts the object's listener if it has none, and returns its port.
 func (f *forwarder) listen(key types.NamespacedName) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -155,11 +242,11 @@ func (f *forwarder) listen(key types.NamespacedName) (int, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(f.ip.String(), "0"))
 	if err != nil {
-		return 0, fmt.Errorf("listener of Gateway %s: %w", key, err)
+		return 0, fmt.Errorf("listener of %s %s: %w", f.src.kind(), key, err)
 	}
 	srv := &http.Server{Handler: f.handler(key), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	l := &gatewayListener{port: ln.Addr().(*net.TCPAddr).Port, srv: srv}
+	l := &listener{port: ln.Addr().(*net.TCPAddr).Port, srv: srv}
 	f.listeners[key] = l
 	return l.port, nil
 }
@@ -184,12 +271,16 @@ func (f *forwarder) closeAll() {
 	}
 }
 
-// handler routes the requests of one Gateway.
-func (f *forwarder) handler(gw types.NamespacedName) http.Handler {
+// handler routes the requests to one object.
+func (f *forwarder) handler(key types.NamespacedName) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target, err := f.route(r.Context(), gw, r)
-		if err != nil {
+		target, err := f.src.backend(r.Context(), key, r)
+		switch {
+		case errors.Is(err, errNoRoute):
 			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
@@ -201,94 +292,39 @@ func (f *forwarder) handler(gw types.NamespacedName) http.Handler {
 	})
 }
 
-// route finds the backend of a request to Gateway gw.
-func (f *forwarder) route(ctx context.Context, gw types.NamespacedName, r *http.Request) (*url.URL, error) {
+// requestHost is the host a request asks for: its Host header without port and
+// trailing dot, in lower case.
+func requestHost(r *http.Request) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	var routes gatewayv1.HTTPRouteList
-	if err := f.client.List(ctx, &routes); err != nil {
-		return nil, err
-	}
-	for _, rt := range routes.Items {
-		if !attachedTo(&rt, gw) || !hostMatches(rt.Spec.Hostnames, host) {
-			continue
-		}
-		for _, rule := range rt.Spec.Rules {
-			if !pathMatches(rule.Matches, r.URL.Path) || len(rule.BackendRefs) == 0 {
-				continue
-			}
-			ref := rule.BackendRefs[0].BackendObjectReference
-			if (ref.Kind != nil && *ref.Kind != "Service") || ref.Port == nil {
-				continue
-			}
-			ns := rt.Namespace
-			if ref.Namespace != nil {
-				ns = string(*ref.Namespace)
-			}
-			svc := &corev1.Service{}
-			if err := f.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: string(ref.Name)}, svc); err != nil {
-				return nil, fmt.Errorf("backend %s/%s of HTTPRoute %s/%s: %w", ns, ref.Name, rt.Namespace, rt.Name, err)
-			}
-			return &url.URL{Scheme: "http", Host: net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(*ref.Port)))}, nil
-		}
-	}
-	return nil, errors.New("no HTTPRoute of this Gateway matches " + host + r.URL.Path)
+	return strings.ToLower(strings.TrimSuffix(host, "."))
 }
 
-// attachedTo reports whether the data plane accepted the route for gw.
-func attachedTo(rt *gatewayv1.HTTPRoute, gw types.NamespacedName) bool {
-	for _, p := range rt.Status.Parents {
-		ns := rt.Namespace
-		if p.ParentRef.Namespace != nil {
-			ns = string(*p.ParentRef.Namespace)
-		}
-		if p.ControllerName == ControllerName && string(p.ParentRef.Name) == gw.Name && ns == gw.Namespace &&
-			meta.IsStatusConditionTrue(p.Conditions, string(gatewayv1.RouteConditionAccepted)) {
-			return true
-		}
+// serviceURL is the URL of port of Service namespace/name at its ClusterIP; a named
+// port is looked up in the Service.
+func serviceURL(ctx context.Context, c client.Reader, namespace, name string, port networkingv1.ServiceBackendPort) (*url.URL, error) {
+	svc := &corev1.Service{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, svc); err != nil {
+		return nil, fmt.Errorf("backend Service %s/%s: %w", namespace, name, err)
 	}
-	return false
-}
-
-// hostMatches matches a host against a route's hostnames (none matches all; a
-// leading "*." matches one or more labels).
-func hostMatches(hostnames []gatewayv1.Hostname, host string) bool {
-	if len(hostnames) == 0 {
-		return true
+	if ip := svc.Spec.ClusterIP; ip == "" || ip == corev1.ClusterIPNone {
+		return nil, fmt.Errorf("backend Service %s/%s has no ClusterIP", namespace, name)
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	for _, h := range hostnames {
-		s := strings.ToLower(string(h))
-		if s == host || (strings.HasPrefix(s, "*.") && strings.HasSuffix(host, s[1:]) && len(host) > len(s)-1) {
-			return true
-		}
-	}
-	return false
-}
-
-// pathMatches matches a path against a rule's matches (none matches all).
-func pathMatches(matches []gatewayv1.HTTPRouteMatch, path string) bool {
-	if len(matches) == 0 {
-		return true
-	}
-	for _, m := range matches {
-		if m.Path == nil || m.Path.Value == nil {
-			return true
-		}
-		v := *m.Path.Value
-		switch ptr.Deref(m.Path.Type, gatewayv1.PathMatchPathPrefix) {
-		case gatewayv1.PathMatchExact:
-			if path == v {
-				return true
-			}
-		case gatewayv1.PathMatchPathPrefix:
-			v = strings.TrimSuffix(v, "/")
-			if path == v || strings.HasPrefix(path, v+"/") || v == "" {
-				return true
+	number := port.Number
+	if port.Name != "" {
+		for _, p := range svc.Spec.Ports {
+			if p.Name == port.Name {
+				number = p.Port
 			}
 		}
+		if number == 0 {
+			return nil, fmt.Errorf("backend Service %s/%s has no port %s", namespace, name, port.Name)
+		}
 	}
-	return false
+	if number == 0 {
+		return nil, fmt.Errorf("backend Service %s/%s: no port given", namespace, name)
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(number)))}, nil
 }
