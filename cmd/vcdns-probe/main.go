@@ -7,6 +7,7 @@
 //	vcdns-probe serve [-addr :8080]       answer every HTTP request with who served it
 //	vcdns-probe get [-host H] [-insecure] URL   fetch URL through the Pod's resolv.conf
 //	vcdns-probe lookup [-type T] [-want R] NAME   resolve NAME through the Pod's resolv.conf
+//	vcdns-probe lookup -watch D NAME      resolve NAME for D, printing each change with its time
 //
 // get and lookup retry until their -timeout, so that a Pod started before its answer
 // exists still reports it (lookup -want: until its report is exactly R); they exit 1
@@ -165,13 +166,14 @@ func lookup(args []string) error {
 	typ := fs.String("type", "A", "A, AAAA or SRV")
 	timeout := fs.Duration("timeout", 30*time.Second, "keep trying until this long has passed")
 	want := fs.String("want", "", "keep trying until the report is exactly this")
+	watch := fs.Duration("watch", 0, "instead: resolve every 100 ms for this long, printing each change of the answer as a line \"at=<RFC 3339 time> <report or error>\" (to stdout only)")
 	_ = fs.Parse(args)
 	if fs.NArg() != 1 {
 		return errors.New("lookup needs one name")
 	}
 	name := fs.Arg(0)
 	r := &net.Resolver{PreferGo: true}
-	return retry(*timeout, func(ctx context.Context) error {
+	resolve := func(ctx context.Context) (string, error) {
 		var answers []string
 		switch strings.ToUpper(*typ) {
 		case "A", "AAAA":
@@ -181,7 +183,7 @@ func lookup(args []string) error {
 			}
 			ips, err := r.LookupIP(ctx, network, name)
 			if err != nil {
-				return err
+				return "", err
 			}
 			for _, ip := range ips {
 				answers = append(answers, ip.String())
@@ -189,22 +191,50 @@ func lookup(args []string) error {
 		case "SRV":
 			_, srvs, err := r.LookupSRV(ctx, "", "", name)
 			if err != nil {
-				return err
+				return "", err
 			}
 			for _, s := range srvs {
 				answers = append(answers, fmt.Sprintf("%d/%d/%d/%s", s.Priority, s.Weight, s.Port, s.Target))
 			}
 		default:
-			return fmt.Errorf("unknown type %q", *typ)
+			return "", fmt.Errorf("unknown type %q", *typ)
 		}
 		slices.Sort(answers)
-		line := strings.ToUpper(*typ) + " " + strings.Join(answers, " ")
+		return strings.ToUpper(*typ) + " " + strings.Join(answers, " "), nil
+	}
+	if *watch > 0 {
+		watchLookups(*watch, resolve)
+		return nil
+	}
+	return retry(*timeout, func(ctx context.Context) error {
+		line, err := resolve(ctx)
+		if err != nil {
+			return err
+		}
 		if *want != "" && line != *want {
 			return fmt.Errorf("got %q, want %q", line, *want)
 		}
 		report(line)
 		return nil
 	})
+}
+
+// watchLookups resolves every 100 ms for d and prints each change of the answer with
+// the time it was first seen, so that a test can tell when a running Pod saw a change.
+func watchLookups(d time.Duration, resolve func(context.Context) (string, error)) {
+	last := ""
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		line, err := resolve(ctx)
+		cancel()
+		if err != nil {
+			line = "error=" + err.Error()
+		}
+		if line != last {
+			fmt.Printf("at=%s %s\n", time.Now().UTC().Format(time.RFC3339Nano), line)
+			last = line
+		}
+	}
 }
 
 // retry calls f until it succeeds or timeout has passed, and returns its last error.

@@ -75,6 +75,10 @@ type Options struct {
 	CentralDNS []string
 }
 
+// RecordTTL is the TTL (seconds) of the tenant DNS's answers for the cluster domain,
+// CoreDNS's default: an annotation the syncer changes reaches every client within it.
+const RecordTTL = 5
+
 // Corefile renders the tenant CoreDNS configuration: the patched kubernetes plugin
 // with clusterip_annotation limited to the workload cluster's service ranges.
 func Corefile(o Options) string {
@@ -86,8 +90,7 @@ func Corefile(o Options) string {
 	fmt.Fprintf(&b, "        kubeconfig {$%s}\n", EnvKubeconfig)
 	fmt.Fprintf(&b, "        clusterip_annotation %s from %s\n", o.AnnotationKey, strings.Join(o.ServiceCIDRs, " "))
 	fmt.Fprintf(&b, "        fallthrough in-addr.arpa ip6.arpa\n")
-	// CoreDNS's default: answers change when the syncer back-populates an IP.
-	fmt.Fprintf(&b, "        ttl 5\n")
+	fmt.Fprintf(&b, "        ttl %d\n", RecordTTL)
 	fmt.Fprintf(&b, "    }\n")
 	fmt.Fprintf(&b, "    forward . /etc/resolv.conf\n")
 	// The cluster zone is answered from the kubernetes plugin's in-memory informer, so
