@@ -58,7 +58,7 @@ build: ## Build the vcdns binaries into bin/ (syncer, vcdns-probe, vcdns-images,
 IMAGES_DIR ?= $(CURDIR)/_output/images
 
 .PHONY: images
-images: node-deps coredns build ## Build the images (syncer, coredns, pause, probe) as tarballs in _output/images, without a container engine.
+images: node-deps coredns build $(BIN)/etcd ## Build the images (syncer, coredns, etcd, pause, probe) as tarballs in _output/images, without a container engine.
 	$(BIN)/vcdns-images -bin $(BIN) -out $(IMAGES_DIR)
 
 .PHONY: lint

@@ -372,7 +372,7 @@ func TestImagesFollowThePins(t *testing.T) {
 	v := versions(t)
 	coredns := "ghcr.io/vcdns/coredns:" + v["COREDNS_VERSION"] + "-vcdns"
 	want := map[string]string{
-		"vcdns-etcd":        "quay.io/coreos/etcd:" + v["ETCD_VERSION"],
+		"vcdns-etcd":        "ghcr.io/vcdns/etcd:" + v["ETCD_VERSION"],
 		"vcdns-central-dns": coredns,
 		"vcdns-syncer":      "ghcr.io/vcdns/syncer:",
 	}

@@ -209,6 +209,7 @@ deploy_platform() {
   log "loading the images into $prefix-platform"
   kind load image-archive --name "$prefix-platform" "$images_dir/syncer.tar"
   kind load image-archive --name "$prefix-platform" "$images_dir/coredns.tar"
+  kind load image-archive --name "$prefix-platform" "$images_dir/etcd.tar"
   log "applying config/default"
   k platform apply --server-side -k "$root/config/default"
   retry 300 "a load-balancer address of the central DNS" has_central_dns_address

@@ -39,6 +39,10 @@ const Tag = "dev"
 // hack/versions.env, checked by a test) with the project's patch.
 const CoreDNSTag = "v1.14.7-vcdns"
 
+// EtcdTag is the tag of the etcd image: the pinned release (ETCD_VERSION of
+// hack/versions.env, checked by a test) that `make tools` builds into bin/etcd.
+const EtcdTag = "v3.6.16"
+
 // NonRoot is the user the images run as (distroless's nonroot).
 const NonRoot = 65532
 
@@ -80,7 +84,7 @@ func (i Image) Ref() string {
 }
 
 // All are the images of the project.
-var All = []Image{Syncer, CoreDNS, Pause, Probe}
+var All = []Image{Syncer, CoreDNS, Etcd, Pause, Probe}
 
 var (
 	// Syncer runs cmd/syncer.
@@ -88,6 +92,10 @@ var (
 	// CoreDNS runs the patched CoreDNS (make coredns): the tenant DNS, the central
 	// DNS and the landscape clusters' own DNS.
 	CoreDNS = Image{Name: "coredns", Binary: "coredns", BindLowPorts: true, Tag: CoreDNSTag}
+	// Etcd runs the pinned etcd server (bin/etcd of `make tools`): the members of the
+	// central DNS's etcd (config/central-dns/etcd.yaml). It writes only below its
+	// --data-dir, a volume, so it runs as NonRoot on a read-only root.
+	Etcd = Image{Name: "etcd", Binary: "etcd", Tag: EtcdTag}
 	// Pause is the sandbox image of the landscape's nodes (containerd's sandbox_image).
 	Pause = Image{Name: "pause", Binary: "vcdns-probe", Args: []string{"pause"}}
 	// Probe is the test image: HTTP server, HTTP client and DNS client (cmd/vcdns-probe),

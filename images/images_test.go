@@ -13,21 +13,29 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// TestCoreDNSTagFollowsThePin: the CoreDNS image is tagged with the pinned release.
-func TestCoreDNSTagFollowsThePin(t *testing.T) {
+// TestTagsFollowThePins: the CoreDNS and etcd images are tagged with the pinned
+// releases their binaries are built from.
+func TestTagsFollowThePins(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "hack", "versions.env"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pin string
+	pins := map[string]string{}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "COREDNS_VERSION="); ok {
-			pin = v
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(k, "#") {
+			pins[k] = v
 		}
 	}
-	if want := pin + "-vcdns"; CoreDNSTag != want {
-		t.Fatalf("CoreDNSTag is %q, hack/versions.env pins %q", CoreDNSTag, want)
+	for _, tc := range []struct {
+		name, tag, want string
+	}{
+		{name: "CoreDNSTag", tag: CoreDNSTag, want: pins["COREDNS_VERSION"] + "-vcdns"},
+		{name: "EtcdTag", tag: EtcdTag, want: pins["ETCD_VERSION"]},
+	} {
+		if tc.want == "" || tc.want == "-vcdns" || tc.tag != tc.want {
+			t.Errorf("%s is %q, hack/versions.env pins %q", tc.name, tc.tag, tc.want)
+		}
 	}
 }
 
