@@ -34,7 +34,7 @@ var ServiceAnnotations = []string{
 //   - selector, type, externalName, publishNotReadyAddresses
 //   - clusterIP and clusterIPs only when headless ("None"); any other address is the
 //     workload cluster's to allocate
-//   - ipFamilies, ipFamilyPolicy
+//   - ipFamilies (with PreferDualStack the primary only), ipFamilyPolicy
 //   - sessionAffinity, sessionAffinityConfig
 //   - internalTrafficPolicy, externalTrafficPolicy (the latter only for NodePort and
 //     LoadBalancer: without externalIPs, nothing else is externally accessible)
@@ -86,6 +86,13 @@ func ServiceCopy(tenant *corev1.Service, o Origin) *corev1.Service {
 	}
 	if len(spec.Selector) == 0 {
 		spec.Selector = nil
+	}
+	// PreferDualStack: the tenant's API server filled in the families it has, which
+	// say nothing of the workload cluster's. Only the primary family is asked for; the
+	// workload cluster adds its secondary where it has one (a single-stack cluster
+	// refuses a copy that names two).
+	if ptr.Deref(spec.IPFamilyPolicy, "") == corev1.IPFamilyPolicyPreferDualStack && len(spec.IPFamilies) > 1 {
+		spec.IPFamilies = spec.IPFamilies[:1]
 	}
 	if len(spec.IPFamilies) == 0 {
 		spec.IPFamilies = nil

@@ -120,6 +120,18 @@ func TestServiceCopy(t *testing.T) {
 			},
 		},
 		{
+			name: "PreferDualStack of a dual-stack MCP: the primary family only, the workload cluster adds its secondary if it has one",
+			tenant: func(s *corev1.Service) {
+				s.Spec.ClusterIPs = []string{"10.0.0.10", "fd00::10"}
+				s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+				s.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyPreferDualStack)
+			},
+			want: func(s *corev1.Service) {
+				s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+				s.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyPreferDualStack)
+			},
+		},
+		{
 			name: "dual-stack: families and policy",
 			tenant: func(s *corev1.Service) {
 				s.Spec.ClusterIPs = []string{"10.0.0.10", "fd00::10"}
