@@ -13,7 +13,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -81,7 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := registerFromSamples(ctx, env, root, say); err != nil {
+	if err := registerFromSamples(ctx, env, say); err != nil {
 		return err
 	}
 	say("Creating the LoadBalancer Service ingress/gateway on each workload cluster (the GatewayDNS sample points at it)")
@@ -162,45 +161,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // registerFromSamples applies config/samples to the platform with the real kubeconfigs
 // of the landscape in place of the placeholders, and registers a second MCP like the
 // sample one.
-func registerFromSamples(ctx context.Context, env *vcdnsenv.Env, root string, say func(string, ...any)) error {
+func registerFromSamples(ctx context.Context, env *vcdnsenv.Env, say func(string, ...any)) error {
 	say("Applying config/samples to the platform cluster, with the landscape's kubeconfigs in the Secrets")
-	objs, err := vcdnsenv.Render(filepath.Join(root, "config", "samples"))
-	if err != nil {
+	if err := env.ApplySamples(ctx); err != nil {
 		return err
-	}
-	kubeconfigs := map[string][]byte{}
-	for name, c := range env.Workloads {
-		if kubeconfigs[name+"-kubeconfig"], err = c.Kubeconfig(vcdnsenv.SyncerUser); err != nil {
-			return err
-		}
-	}
-	if kubeconfigs["mcp1-kubeconfig"], err = env.Tenants["team-a/mcp1"].Kubeconfig(vcdnsenv.SyncerUser); err != nil {
-		return err
-	}
-	var platform []*unstructured.Unstructured
-	for _, o := range objs {
-		if o.GetKind() == "Secret" {
-			kc, ok := kubeconfigs[o.GetName()]
-			if !ok {
-				return fmt.Errorf("sample Secret %s/%s has no landscape kubeconfig", o.GetNamespace(), o.GetName())
-			}
-			if err := unstructured.SetNestedField(o.Object, string(kc), "stringData", "kubeconfig"); err != nil {
-				return err
-			}
-		}
-		platform = append(platform, o)
-	}
-	// Namespaces first, then CRD-backed objects.
-	for _, first := range []bool{true, false} {
-		var batch []*unstructured.Unstructured
-		for _, o := range platform {
-			if (o.GetKind() == "Namespace") == first {
-				batch = append(batch, o)
-			}
-		}
-		if err := vcdnsenv.Apply(ctx, env.Platform.Config, batch); err != nil {
-			return err
-		}
 	}
 	say("Registering a second tenant, team-b/mcp2 on workload-2, like the sample MCP")
 	return env.RegisterMCP(ctx, mcp2, env.Tenants["team-b/mcp2"])

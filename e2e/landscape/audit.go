@@ -21,9 +21,13 @@ rules:
 
 // AuditEvent is the part of a Kubernetes audit event the tests look at.
 type AuditEvent struct {
-	Verb      string                    `json:"verb"`
-	Stage     string                    `json:"stage"`
-	User      struct{ Username string } `json:"user"`
+	Verb  string                    `json:"verb"`
+	Stage string                    `json:"stage"`
+	User  struct{ Username string } `json:"user"`
+	// SourceIPs are the client's addresses, as the API server saw them: a Pod's IP
+	// for a request from a Pod of a node (the landscape's network does not
+	// masquerade).
+	SourceIPs []string `json:"sourceIPs"`
 	ObjectRef struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`

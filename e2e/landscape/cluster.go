@@ -107,6 +107,11 @@ var nodeControllers = strings.Join([]string{
 	"pod-garbage-collector-controller",
 	"endpointslice-mirroring-controller",
 	"node-lifecycle-controller", // takes the not-ready taint off a Ready node
+	// The node's local PersistentVolumes (ProvisionLocalVolumes): binding claims to
+	// them, and keeping those in use.
+	"persistentvolume-binder-controller",
+	"persistentvolume-protection-controller",
+	"persistentvolumeclaim-protection-controller",
 }, ",")
 
 // StartCluster starts a cluster and waits until its API server is ready.

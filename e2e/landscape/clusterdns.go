@@ -206,6 +206,31 @@ func WaitDeploymentReady(ctx context.Context, cs kubernetes.Interface, ns, name 
 	}
 }
 
+// WaitStatefulSetReady polls until every replica of the StatefulSet is updated and
+// ready, and says what is missing when the deadline passes.
+func WaitStatefulSetReady(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last string
+	for {
+		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			want := ptr.Deref(s.Spec.Replicas, 1)
+			if s.Status.ObservedGeneration >= s.Generation && s.Status.UpdatedReplicas == want && s.Status.ReadyReplicas == want && s.Status.Replicas == want {
+				return nil
+			}
+			last = fmt.Sprintf("%d/%d ready, %d updated", s.Status.ReadyReplicas, want, s.Status.UpdatedReplicas)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("StatefulSet %s/%s not ready after %s: %s%s", ns, name, timeout, last, podProblems(cs, ns))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // podProblems describes the Pods of a namespace that are not running, for errors.
 func podProblems(cs kubernetes.Interface, ns string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

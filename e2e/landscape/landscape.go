@@ -85,6 +85,9 @@ func New(opts Options) (*Landscape, error) {
 // Dir is the folder holding the landscape's data and logs.
 func (l *Landscape) Dir() string { return l.dir }
 
+// Logf reports progress as Options.Logf does, for what is built on the landscape.
+func (l *Landscape) Logf(format string, args ...any) { l.opts.Logf(format, args...) }
+
 // Binary finds a built tool.
 func (l *Landscape) Binary(name string) (string, error) {
 	var dirs []string

@@ -7,6 +7,7 @@ package vcdnsenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -80,6 +81,11 @@ type Spec struct {
 	Unregistered bool
 	// GatewayClass of the simulated data planes; default dataplane.DefaultClass.
 	GatewayClass string
+	// PlatformNode gives the platform cluster a node, so that vcdns is deployed onto
+	// it from config/ as users deploy it (Deploy) and runs there as Pods; a data plane
+	// hands out the node's load-balancer addresses (the central DNS's Service). Setup
+	// then starts no central DNS of its own: the deployed one serves.
+	PlatformNode bool
 }
 
 // Env is a running vcdns landscape.
@@ -105,7 +111,7 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 	e := &Env{L: l, Spec: spec, Workloads: map[string]*landscape.Cluster{}, Tenants: map[string]*landscape.Cluster{}}
 	var err error
 	syncer := landscape.User{Name: SyncerUser, Groups: []string{"system:masters"}}
-	if e.Platform, err = l.StartCluster(ctx, "platform", landscape.ClusterOptions{Users: []landscape.User{syncer}}); err != nil {
+	if e.Platform, err = l.StartCluster(ctx, "platform", landscape.ClusterOptions{Users: []landscape.User{syncer}, Node: spec.PlatformNode}); err != nil {
 		return nil, err
 	}
 	root, err := landscape.RepoRoot()
@@ -128,6 +134,15 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 	gw, err := landscape.GatewayAPICRDFiles()
 	if err != nil {
 		return nil, err
+	}
+	if spec.PlatformNode {
+		// The data plane serves Gateways too, and needs their CRDs.
+		if err := e.Platform.InstallCRDs(ctx, gw...); err != nil {
+			return nil, err
+		}
+		if err := e.startDataPlane(ctx, e.Platform, 0, false, ""); err != nil {
+			return nil, err
+		}
 	}
 	// Where the tenant control planes and the central DNS listen: loopback, or the
 	// host's end of the first node's link, which Pods of every node reach.
@@ -160,12 +175,17 @@ func Setup(ctx context.Context, l *landscape.Landscape, spec Spec) (*Env, error)
 			return nil, err
 		}
 	}
-	centralBind := tenantBind
-	if !centralBind.IsValid() {
-		centralBind = netip.MustParseAddr("127.0.0.1")
+	if !tenantBind.IsValid() && spec.PlatformNode {
+		tenantBind = e.Platform.Node.Net.HostIPs[0]
 	}
-	if _, err := e.StartCentralDNS(ctx, centralBind); err != nil {
-		return nil, err
+	if !spec.PlatformNode {
+		centralBind := tenantBind
+		if !centralBind.IsValid() {
+			centralBind = netip.MustParseAddr("127.0.0.1")
+		}
+		if _, err := e.StartCentralDNS(ctx, centralBind); err != nil {
+			return nil, err
+		}
 	}
 	for _, m := range spec.MCPs {
 		c, err := l.StartCluster(ctx, "tenant-"+m.Namespace+"-"+m.Name, landscape.ClusterOptions{
@@ -238,6 +258,9 @@ func (e *Env) upsertSecret(ctx context.Context, ns, name string, kubeconfig []by
 
 // StartSyncer starts the syncer binary against the platform cluster.
 func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.Process, error) {
+	if e.Central == nil {
+		return nil, errors.New("no central DNS process to point the syncer at: with PlatformNode, deploy vcdns (Deploy) instead")
+	}
 	bin, err := e.L.Binary("syncer")
 	if err != nil {
 		return nil, err
