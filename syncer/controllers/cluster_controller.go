@@ -159,6 +159,9 @@ func (r *ClusterReconciler) reconcilePublishing(_ context.Context, s *clusterSco
 	switch {
 	case st.Started && st.LastError == "":
 		s.set(vcdnsv1alpha1.ConditionPublished, true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused))
+	case st.Reason != "":
+		// The central etcd refuses the syncer: nothing is published, for any cluster.
+		s.set(vcdnsv1alpha1.ConditionPublished, false, st.Reason, fmt.Sprintf("Nothing is published: %s; what was published is kept", st.LastError))
 	case st.Started || st.LastError != "":
 		s.set(vcdnsv1alpha1.ConditionPublished, false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError))
 	case meta.FindStatusCondition(s.cluster.Status.Conditions, vcdnsv1alpha1.ConditionPublished) != nil:
