@@ -791,3 +791,48 @@ func TestCentralEtcdTLS(t *testing.T) {
 	has("vcdns-syncer", "--central-etcd-endpoints=https://", "--central-etcd-ca-file=/", "--central-etcd-cert-file=/", "--central-etcd-key-file=/", "--central-etcd-insecure-plaintext=false")
 	has("vcdns-central-dns", "https://")
 }
+
+// TestCertManagerSample: config/samples/cert-manager makes exactly the Secrets the
+// Pods of config/ mount and no kustomization holds (externalSecrets), each signed by
+// the CA Issuer, with the usages its holder needs.
+func TestCertManagerSample(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("samples", "cert-manager", "etcd-certificates.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUsage := map[string][]string{
+		"vcdns-etcd-server-tls":             {"server auth"},
+		"vcdns-etcd-peer-tls":               {"server auth", "client auth"},
+		"vcdns-etcd-client-tls":             {"client auth"},
+		"vcdns-central-dns-etcd-client-tls": {"client auth"},
+	}
+	got := sets.New[string]()
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		if u.GetKind() != "Certificate" {
+			continue
+		}
+		if ca, _, _ := unstructured.NestedBool(u.Object, "spec", "isCA"); ca {
+			continue
+		}
+		secret, _, _ := unstructured.NestedString(u.Object, "spec", "secretName")
+		got.Insert(secret)
+		if issuer, _, _ := unstructured.NestedString(u.Object, "spec", "issuerRef", "name"); issuer != "vcdns-etcd-ca" {
+			t.Errorf("Certificate %s is issued by %q, want the CA Issuer vcdns-etcd-ca", u.GetName(), issuer)
+		}
+		usages, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "usages")
+		for _, want := range wantUsage[secret] {
+			if !slices.Contains(usages, want) {
+				t.Errorf("Certificate %s (Secret %s) has usages %q, want %q", u.GetName(), secret, usages, want)
+			}
+		}
+	}
+	want := sets.KeySet(externalSecrets)
+	if !got.Equal(want) {
+		t.Errorf("config/samples/cert-manager makes the Secrets %v, want %v (externalSecrets)", sets.List(got), sets.List(want))
+	}
+}
