@@ -237,7 +237,8 @@ var forbidden = regexp.MustCompile(`(?i)forbidden|cannot (get|list|watch|create|
 // runSyncerWithShippedRBAC runs bin/syncer as the ServiceAccount of config/rbac (a
 // token from the TokenRequest API), with the args of config/syncer. Addresses that
 // only exist in a cluster are replaced: the metrics and health endpoints by free
-// loopback ports, the central etcd by one of the landscape. It waits until every
+// loopback ports, the central etcd (and the syncer's certificate for it) by one of the
+// landscape, serving mutual TLS. It waits until every
 // object in roots was reconciled once (it has conditions, or the log names it in an
 // error; their kubeconfigs are placeholders, so the syncer gets as far as reaching
 // for the remote clusters), then reads the log for denials.
@@ -267,10 +268,11 @@ func runSyncerWithShippedRBAC(ctx context.Context, t *testing.T, l *landscape.La
 	if err := clientcmd.WriteToFile(kc, kubeconfig); err != nil {
 		t.Fatal(err)
 	}
-	etcd, err := l.StartEtcd(ctx, "central-etcd")
+	etcd, err := l.StartEtcdWith(ctx, "central-etcd", landscape.EtcdOptions{TLS: true, Clients: []string{"syncer"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	etcdTLS := etcd.TLS.Clients["syncer"]
 	ports := make([]int, 2)
 	for i := range ports {
 		if ports[i], err = landscape.FreePort(); err != nil {
@@ -282,6 +284,9 @@ func runSyncerWithShippedRBAC(ctx context.Context, t *testing.T, l *landscape.La
 		"metrics-bind-address":      fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		"health-probe-bind-address": health,
 		"central-etcd-endpoints":    etcd.Endpoint,
+		"central-etcd-ca-file":      etcdTLS.CA,
+		"central-etcd-cert-file":    etcdTLS.Cert,
+		"central-etcd-key-file":     etcdTLS.Key,
 	}
 	args := []string{"--kubeconfig=" + kubeconfig}
 	for name, value := range syncerArgs(t) {

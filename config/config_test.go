@@ -85,6 +85,16 @@ var syncerFlagsNotSet = map[string]string{
 	"central-dns-address":  "the central DNS address every cluster can reach (its load balancer's) is known only once deployed: set it in an overlay, as hack/kind-demo.sh does",
 }
 
+// externalSecrets are the Secrets the Pods of config/ mount that no kustomization
+// holds, and who makes them. Their keys are the cert-manager layout of a Certificate's
+// Secret: ca.crt, tls.crt, tls.key.
+var externalSecrets = map[string]string{
+	"vcdns-etcd-server-tls":             "cert-manager (config/samples/cert-manager) or the platform: the central etcd's serving certificate",
+	"vcdns-etcd-peer-tls":               "cert-manager (config/samples/cert-manager) or the platform: the certificate the central etcd's members present to each other",
+	"vcdns-etcd-client-tls":             "cert-manager (config/samples/cert-manager) or the platform: the syncer's client certificate for the central etcd",
+	"vcdns-central-dns-etcd-client-tls": "cert-manager (config/samples/cert-manager) or the platform: the central CoreDNS's client certificate for the central etcd",
+}
+
 // object is one rendered object and the kustomization it came from.
 type object struct {
 	dir string
@@ -502,7 +512,9 @@ func podRefs(o object, spec corev1.PodSpec, need func(o object, kind, ns, name s
 			need(o, "ConfigMap", ns, v.ConfigMap.Name)
 		}
 		if v.Secret != nil && (v.Secret.Optional == nil || !*v.Secret.Optional) {
-			need(o, "Secret", ns, v.Secret.SecretName)
+			if _, external := externalSecrets[v.Secret.SecretName]; !external {
+				need(o, "Secret", ns, v.Secret.SecretName)
+			}
 		}
 	}
 	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
@@ -700,4 +712,127 @@ func manifest(t *testing.T, objs []client.Object) []byte {
 		b.Write(y)
 	}
 	return b.Bytes()
+}
+
+// tlsFile matches the certificate and key paths in args and environment variables.
+var tlsFile = regexp.MustCompile(`/[^\s,=]+\.(crt|key)\b`)
+
+// TestCentralEtcdTLS: the central etcd serves clients and peers over TLS only and asks
+// both for certificates; the syncer and the central CoreDNS reach it over https with
+// theirs. Every certificate file named in args or environment is a key of the
+// cert-manager layout in a mounted Secret of externalSecrets, and every one of those is
+// mounted.
+func TestCentralEtcdTLS(t *testing.T) {
+	t.Parallel()
+	mounted := sets.New[string]()
+	args := map[string][]string{} // container -> args and env values
+	for _, o := range render(t, "default") {
+		tmpl, ok, _ := unstructured.NestedMap(o.Object, "spec", "template")
+		if !ok {
+			continue
+		}
+		pt := &corev1.PodTemplateSpec{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(tmpl, pt); err != nil {
+			t.Fatal(err)
+		}
+		secretOf := map[string]string{} // volume -> Secret
+		for _, v := range pt.Spec.Volumes {
+			if v.Secret != nil {
+				secretOf[v.Name] = v.Secret.SecretName
+			}
+		}
+		for _, c := range pt.Spec.Containers {
+			values := slices.Clone(c.Args)
+			for _, e := range c.Env {
+				values = append(values, e.Value)
+			}
+			args[o.GetName()] = values
+			for _, v := range values {
+				for _, path := range tlsFile.FindAllString(v, -1) {
+					dir, file := filepath.Split(path)
+					i := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return strings.TrimSuffix(m.MountPath, "/")+"/" == dir })
+					if i < 0 || secretOf[c.VolumeMounts[i].Name] == "" {
+						t.Errorf("%s: %s is not in a mounted Secret", o, path)
+						continue
+					}
+					secret := secretOf[c.VolumeMounts[i].Name]
+					if _, ok := externalSecrets[secret]; !ok {
+						t.Errorf("%s: %s is in Secret %s, which externalSecrets does not name", o, path, secret)
+					}
+					if file != "ca.crt" && file != "tls.crt" && file != "tls.key" {
+						t.Errorf("%s: %s: want ca.crt, tls.crt or tls.key, the keys of a cert-manager Certificate's Secret", o, path)
+					}
+					mounted.Insert(secret)
+				}
+			}
+		}
+	}
+	for name, why := range externalSecrets {
+		if !mounted.Has(name) {
+			t.Errorf("externalSecrets names %s (%s), which no container reads a certificate from", name, why)
+		}
+	}
+	has := func(who string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !slices.ContainsFunc(args[who], func(a string) bool { return strings.HasPrefix(a, w) }) {
+				t.Errorf("%s: no arg or environment variable %q in %q", who, w, args[who])
+			}
+		}
+	}
+	has("vcdns-etcd", "--listen-client-urls=https://", "--advertise-client-urls=https://", "--listen-peer-urls=https://",
+		"--initial-advertise-peer-urls=https://", "--client-cert-auth=true", "--peer-client-cert-auth=true",
+		"--cert-file=", "--key-file=", "--trusted-ca-file=", "--peer-cert-file=", "--peer-key-file=", "--peer-trusted-ca-file=")
+	for _, a := range args["vcdns-etcd"] {
+		if strings.Contains(a, "http://") && !strings.HasPrefix(a, "--listen-metrics-urls=") {
+			t.Errorf("vcdns-etcd: %s is plain HTTP", a)
+		}
+	}
+	has("vcdns-syncer", "--central-etcd-endpoints=https://", "--central-etcd-ca-file=/", "--central-etcd-cert-file=/", "--central-etcd-key-file=/", "--central-etcd-insecure-plaintext=false")
+	has("vcdns-central-dns", "https://")
+}
+
+// TestCertManagerSample: config/samples/cert-manager makes exactly the Secrets the
+// Pods of config/ mount and no kustomization holds (externalSecrets), each signed by
+// the CA Issuer, with the usages its holder needs.
+func TestCertManagerSample(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("samples", "cert-manager", "etcd-certificates.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUsage := map[string][]string{
+		"vcdns-etcd-server-tls":             {"server auth"},
+		"vcdns-etcd-peer-tls":               {"server auth", "client auth"},
+		"vcdns-etcd-client-tls":             {"client auth"},
+		"vcdns-central-dns-etcd-client-tls": {"client auth"},
+	}
+	got := sets.New[string]()
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		if u.GetKind() != "Certificate" {
+			continue
+		}
+		if ca, _, _ := unstructured.NestedBool(u.Object, "spec", "isCA"); ca {
+			continue
+		}
+		secret, _, _ := unstructured.NestedString(u.Object, "spec", "secretName")
+		got.Insert(secret)
+		if issuer, _, _ := unstructured.NestedString(u.Object, "spec", "issuerRef", "name"); issuer != "vcdns-etcd-ca" {
+			t.Errorf("Certificate %s is issued by %q, want the CA Issuer vcdns-etcd-ca", u.GetName(), issuer)
+		}
+		usages, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "usages")
+		for _, want := range wantUsage[secret] {
+			if !slices.Contains(usages, want) {
+				t.Errorf("Certificate %s (Secret %s) has usages %q, want %q", u.GetName(), secret, usages, want)
+			}
+		}
+	}
+	want := sets.KeySet(externalSecrets)
+	if !got.Equal(want) {
+		t.Errorf("config/samples/cert-manager makes the Secrets %v, want %v (externalSecrets)", sets.List(got), sets.List(want))
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -21,14 +20,17 @@ import (
 	"github.com/vcdns/vcdns/syncer/dns/skydns"
 )
 
-// TestCentralDNS publishes records with the skydns Store into a real etcd and queries
-// real CoreDNS servers running config/central-dns/Corefile: the patched build
+// TestCentralDNS publishes records with the skydns Store into a real etcd serving
+// mutual TLS and queries real CoreDNS servers running config/central-dns/Corefile,
+// which read etcd over TLS with their client certificate: the patched build
 // (bin/coredns) and the stock one (bin/coredns-upstream).
 func TestCentralDNS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l := landscape.ForTest(t, landscape.Options{})
-	e, err := l.StartEtcd(ctx, "central-etcd")
+	// etcd serves mutual TLS, as config/central-dns runs it: CoreDNS presents its
+	// client certificate.
+	e, err := l.StartEtcdWith(ctx, "central-etcd", vcdnsenv.CentralEtcdOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,15 +38,19 @@ func TestCentralDNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	corednsEnv, err := vcdnsenv.CentralCorefileEnvOf(e)
+	if err != nil {
+		t.Fatal(err)
+	}
 	servers := map[string]string{} // binary -> address
 	for _, bin := range []string{"coredns", "coredns-upstream"} {
-		c, err := l.StartCoreDNSEnv(ctx, "central-dns-"+bin, bin, centralCorefile, map[string]string{vcdnsenv.CentralCorefileEnv: e.Endpoint})
+		c, err := l.StartCoreDNSEnv(ctx, "central-dns-"+bin, bin, centralCorefile, corednsEnv)
 		if err != nil {
 			t.Fatal(err)
 		}
 		servers[bin] = c.Addr
 	}
-	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 5 * time.Second})
+	etcd, err := e.NewClient()
 	if err != nil {
 		t.Fatal(err)
 	}

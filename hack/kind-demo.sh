@@ -51,7 +51,10 @@ up (the default) builds and starts, in order:
      Services, and Envoy Gateway ${envoy_gateway_version} (GatewayClass "eg") on both workload
      clusters; the Gateway API ${gateway_api_version} CRDs in the tenant control plane;
   4. on the platform: the images loaded with "kind load", config/default applied, the
-     syncer given --central-dns-address (the central DNS's load-balancer address);
+     central etcd's certificates made with openssl (a CA, etcd's serving and peer
+     certificates, client certificates for the syncer and the central CoreDNS) into
+     the Secrets it mounts, the syncer given --central-dns-address (the central DNS's
+     load-balancer address);
   5. config/samples applied with the placeholder kubeconfigs replaced by real ones
      (cluster-admin of each kind cluster, server at its docker-network address), a
      LoadBalancer Service ingress/gateway on both workload clusters for the GatewayDNS,
@@ -78,8 +81,8 @@ preflight() {
     die "\"docker info\" failed: no container engine is running here. The kind demo cannot run on this machine (see --help); \"make test\" and \"make demo\" run vcdns on local processes instead."
   fi
   local tool
-  for tool in kind kubectl; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (the kind demo needs docker, kind and kubectl)"
+  for tool in kind kubectl openssl; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (the kind demo needs docker, kind, kubectl and openssl)"
   done
   [ -n "$gateway_api_version" ] || die "no sigs.k8s.io/gateway-api version in go.mod"
   mkdir -p "$out"
@@ -205,6 +208,51 @@ central_dns_address() {
 
 has_central_dns_address() { [ -n "$(central_dns_address)" ]; }
 
+# etcd_certs: the central etcd's CA and certificates, made with openssl into
+# $out/etcd-pki (kept across runs), as the Secrets config/central-dns and
+# config/syncer mount, in the layout of a cert-manager Certificate's Secret (ca.crt,
+# tls.crt, tls.key). A platform with cert-manager makes them with
+# config/samples/cert-manager instead.
+etcd_certs() {
+  local dir="$out/etcd-pki" ns=vcdns-system
+  mkdir -p "$dir"
+  if [ ! -f "$dir/ca.crt" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+      -subj /CN=vcdns-etcd-ca -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,digitalSignature \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  fi
+  local peer="DNS:*.vcdns-etcd-peer.$ns.svc,DNS:*.vcdns-etcd-peer.$ns.svc.cluster.local"
+  etcd_cert "$dir" server vcdns-etcd serverAuth \
+    "DNS:vcdns-etcd.$ns.svc,DNS:vcdns-etcd.$ns.svc.cluster.local,$peer,DNS:localhost,IP:127.0.0.1"
+  # Towards each other, members are clients too.
+  etcd_cert "$dir" peer vcdns-etcd-peer serverAuth,clientAuth "$peer"
+  etcd_cert "$dir" syncer vcdns-syncer clientAuth
+  etcd_cert "$dir" central-dns vcdns-central-dns clientAuth
+  local pair secret name
+  for pair in vcdns-etcd-server-tls:server vcdns-etcd-peer-tls:peer vcdns-etcd-client-tls:syncer vcdns-central-dns-etcd-client-tls:central-dns; do
+    secret=${pair%%:*} name=${pair##*:}
+    k platform -n "$ns" create secret generic "$secret" --type=kubernetes.io/tls \
+      --from-file=ca.crt="$dir/ca.crt" --from-file=tls.crt="$dir/$name.crt" --from-file=tls.key="$dir/$name.key" \
+      --dry-run=client -o yaml | k platform apply --server-side -f - >/dev/null
+  done
+}
+
+# etcd_cert DIR NAME CN USAGES [SANS]: a key and a certificate signed by the CA in DIR.
+etcd_cert() {
+  local dir=$1 name=$2 cn=$3 usages=$4 sans=${5:-}
+  [ -f "$dir/$name.crt" ] && return
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+    -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+  {
+    echo "keyUsage=critical,digitalSignature"
+    echo "extendedKeyUsage=$usages"
+    if [ -n "$sans" ]; then echo "subjectAltName=$sans"; fi
+  } >"$dir/$name.ext"
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 365 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+}
+
 deploy_platform() {
   log "loading the images into $prefix-platform"
   kind load image-archive --name "$prefix-platform" "$images_dir/syncer.tar"
@@ -212,6 +260,9 @@ deploy_platform() {
   kind load image-archive --name "$prefix-platform" "$images_dir/etcd.tar"
   log "applying config/default"
   k platform apply --server-side -k "$root/config/default"
+  # The Pods of etcd, the central CoreDNS and the syncer wait for these.
+  log "making the central etcd's certificates (openssl, $out/etcd-pki)"
+  etcd_certs
   retry 300 "a load-balancer address of the central DNS" has_central_dns_address
   local address
   address=$(central_dns_address)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -24,6 +23,7 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/centraletcd"
 	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/controllers"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
@@ -51,6 +51,10 @@ type config struct {
 	baseDomain    string
 	recordTTL     time.Duration
 	etcdEndpoints string
+	etcdCAFile    string
+	etcdCertFile  string
+	etcdKeyFile   string
+	etcdPlaintext bool
 	skydnsPrefix  string
 	centralDNS    string
 
@@ -83,7 +87,11 @@ func newFlags(cfg *config) *flag.FlagSet {
 	fs.DurationVar(&cfg.workloadTargetLatency, "workload-target-latency", 200*time.Millisecond, "Write latency the syncer keeps its requests to a workload cluster within: the in-flight limit grows from 3 up to --workload-max-in-flight while writes take less, and shrinks when they take more (0: the limit stays at --workload-max-in-flight)")
 	fs.StringVar(&cfg.baseDomain, "base-domain", hostname.DefaultBaseDomain, "Domain the hostnames of Gateways and Ingresses are published in; a cluster publishes below <cluster>.<base-domain>")
 	fs.DurationVar(&cfg.recordTTL, "record-ttl", 30*time.Second, "TTL of the published records")
-	fs.StringVar(&cfg.etcdEndpoints, "central-etcd-endpoints", "", "Comma-separated client URLs of the central DNS etcd (empty: publishing off)")
+	fs.StringVar(&cfg.etcdEndpoints, "central-etcd-endpoints", "", "Comma-separated client URLs of the central DNS etcd, https:// (empty: publishing off)")
+	fs.StringVar(&cfg.etcdCAFile, "central-etcd-ca-file", "", "CA certificates (PEM) the central etcd's serving certificate must be signed by (empty: the system's)")
+	fs.StringVar(&cfg.etcdCertFile, "central-etcd-cert-file", "", "Client certificate (PEM) the syncer presents to the central etcd; read again for every new connection, so a renewed one is used without a restart")
+	fs.StringVar(&cfg.etcdKeyFile, "central-etcd-key-file", "", "Key (PEM) of --central-etcd-cert-file")
+	fs.BoolVar(&cfg.etcdPlaintext, "central-etcd-insecure-plaintext", false, "Allow http:// URLs in --central-etcd-endpoints: what the syncer publishes goes unencrypted and unauthenticated (logged as a warning); for a local test only")
 	fs.StringVar(&cfg.skydnsPrefix, "skydns-prefix", skydns.DefaultPrefix, "etcd prefix of the records, the CoreDNS etcd plugin's path")
 	fs.StringVar(&cfg.centralDNS, "central-dns-address", "", "Comma-separated addresses (ip or ip:port) of the central DNS every cluster's CoreDNS forwards the base domain to (empty: Corefiles are not patched)")
 	fs.BoolVar(&cfg.leaderElect, "leader-elect", true, "Elect a leader so that only one syncer replica writes")
@@ -186,12 +194,19 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	publisher := &publish.Publisher{Scheme: scheme, Options: publish.Options{BaseDomain: cfg.baseDomain, TTL: cfg.recordTTL, Resync: cfg.probeInterval}}
 	if endpoints := splitList(cfg.etcdEndpoints); len(endpoints) > 0 {
-		etcd, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewRaw(zap.UseFlagOptions(&cfg.zapOpts)).Named("etcd")})
+		conn, err := centraletcd.Connect(centraletcd.Options{
+			Endpoints:         endpoints,
+			CAFile:            cfg.etcdCAFile,
+			CertFile:          cfg.etcdCertFile,
+			KeyFile:           cfg.etcdKeyFile,
+			InsecurePlaintext: cfg.etcdPlaintext,
+		}, zap.NewRaw(zap.UseFlagOptions(&cfg.zapOpts)).Named("etcd"), ctrl.Log.WithName("central-etcd"))
 		if err != nil {
-			return fmt.Errorf("connecting to the central etcd: %w", err)
+			return err
 		}
-		defer etcd.Close()
-		if publisher.Options.Store, err = skydns.NewStore(etcd, skydns.Options{Prefix: cfg.skydnsPrefix}); err != nil {
+		defer conn.Close()
+		publisher.Options.Guard = conn
+		if publisher.Options.Store, err = skydns.NewStore(conn.Client, skydns.Options{Prefix: cfg.skydnsPrefix}); err != nil {
 			return err
 		}
 	}

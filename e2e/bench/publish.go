@@ -164,7 +164,14 @@ func centralQPS(ctx context.Context, opts Options, l *landscape.Landscape, centr
 	if err != nil {
 		return err
 	}
-	cached := strings.ReplaceAll(shipped, "{$"+vcdnsenv.CentralCorefileEnv+"}", central.Etcd.Endpoint)
+	env, err := vcdnsenv.CentralCorefileEnvOf(central.Etcd)
+	if err != nil {
+		return err
+	}
+	cached := shipped
+	for name, value := range env {
+		cached = strings.ReplaceAll(cached, "{$"+name+"}", value)
+	}
 	uncached := cacheBlockRE.ReplaceAllString(cached, "")
 	if uncached == cached {
 		return errors.New("config/central-dns/Corefile has no cache block to take out")

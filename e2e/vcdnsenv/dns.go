@@ -41,6 +41,50 @@ type CentralDNS struct {
 // endpoint from.
 const CentralCorefileEnv = "VCDNS_ETCD_ENDPOINTS"
 
+// The environment variables the central Corefile reads its etcd client certificate,
+// key and the etcd CA from.
+const (
+	CentralCorefileEnvTLSCert = "VCDNS_ETCD_TLS_CERT"
+	CentralCorefileEnvTLSKey  = "VCDNS_ETCD_TLS_KEY"
+	CentralCorefileEnvTLSCA   = "VCDNS_ETCD_TLS_CA"
+)
+
+// The client certificates of the central etcd besides the landscape's own.
+const (
+	EtcdClientSyncer  = "syncer"
+	EtcdClientCoreDNS = "coredns"
+)
+
+// CentralEtcdOptions is the central etcd: clients and peers over TLS, a client
+// certificate for the syncer and one for the central CoreDNS.
+var CentralEtcdOptions = landscape.EtcdOptions{TLS: true, Clients: []string{EtcdClientSyncer, EtcdClientCoreDNS}}
+
+// CentralCorefileEnvOf is the environment of a CoreDNS running the central Corefile
+// against etcd: its endpoint, and the CoreDNS client certificate.
+func CentralCorefileEnvOf(etcd *landscape.Etcd) (map[string]string, error) {
+	env := map[string]string{CentralCorefileEnv: etcd.Endpoint}
+	if etcd.TLS == nil {
+		return nil, fmt.Errorf("etcd %s serves no TLS; the central Corefile asks for it", etcd.Name)
+	}
+	f, ok := etcd.TLS.Clients[EtcdClientCoreDNS]
+	if !ok {
+		return nil, fmt.Errorf("etcd %s has no client certificate %q", etcd.Name, EtcdClientCoreDNS)
+	}
+	env[CentralCorefileEnvTLSCert], env[CentralCorefileEnvTLSKey], env[CentralCorefileEnvTLSCA] = f.Cert, f.Key, f.CA
+	return env, nil
+}
+
+// SyncerEtcdArgs are the syncer's flags for etcd: its endpoint and the syncer's client
+// certificate, or --central-etcd-insecure-plaintext for a plain HTTP etcd.
+func SyncerEtcdArgs(etcd *landscape.Etcd) []string {
+	args := []string{"--central-etcd-endpoints", etcd.Endpoint}
+	if etcd.TLS == nil {
+		return append(args, "--central-etcd-insecure-plaintext")
+	}
+	f := etcd.TLS.Clients[EtcdClientSyncer]
+	return append(args, "--central-etcd-ca-file", f.CA, "--central-etcd-cert-file", f.Cert, "--central-etcd-key-file", f.Key)
+}
+
 // CentralCorefile is the Corefile config/central-dns ships.
 func CentralCorefile() (string, error) {
 	root, err := landscape.RepoRoot()
@@ -51,11 +95,12 @@ func CentralCorefile() (string, error) {
 	return string(b), err
 }
 
-// StartCentralDNS starts the central etcd and a CoreDNS running the Corefile
-// config/central-dns ships, serving on bind (loopback, or on a landscape with nodes
-// an address their Pods reach, as every cluster's CoreDNS forwards to it).
+// StartCentralDNS starts the central etcd, serving mutual TLS, and a CoreDNS running
+// the Corefile config/central-dns ships, with its client certificate, serving on bind
+// (loopback, or on a landscape with nodes an address their Pods reach, as every
+// cluster's CoreDNS forwards to it).
 func (e *Env) StartCentralDNS(ctx context.Context, bind netip.Addr) (*CentralDNS, error) {
-	etcd, err := e.L.StartEtcd(ctx, "central-etcd")
+	etcd, err := e.L.StartEtcdWith(ctx, "central-etcd", CentralEtcdOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +108,11 @@ func (e *Env) StartCentralDNS(ctx context.Context, bind netip.Addr) (*CentralDNS
 	if err != nil {
 		return nil, err
 	}
-	dns, err := e.L.StartCoreDNSOn(ctx, bind, "central-dns", "coredns", corefile, map[string]string{CentralCorefileEnv: etcd.Endpoint})
+	env, err := CentralCorefileEnvOf(etcd)
+	if err != nil {
+		return nil, err
+	}
+	dns, err := e.L.StartCoreDNSOn(ctx, bind, "central-dns", "coredns", corefile, env)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -256,7 +257,9 @@ func (e *Env) upsertSecret(ctx context.Context, ns, name string, kubeconfig []by
 	return err
 }
 
-// StartSyncer starts the syncer binary against the platform cluster.
+// StartSyncer starts the syncer binary against the platform cluster and the central
+// etcd, with its client certificate. A flag in extraArgs overrides one set here (the
+// last one given wins).
 func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.Process, error) {
 	if e.Central == nil {
 		return nil, errors.New("no central DNS process to point the syncer at: with PlatformNode, deploy vcdns (Deploy) instead")
@@ -273,15 +276,14 @@ func (e *Env) StartSyncer(ctx context.Context, extraArgs ...string) (*landscape.
 	if err := e.Platform.WriteKubeconfig(kubeconfig, SyncerUser); err != nil {
 		return nil, err
 	}
-	args := append([]string{
+	args := slices.Concat([]string{
 		"--kubeconfig", kubeconfig,
 		"--cluster-namespace", ClusterNamespace,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		"--probe-interval", "2s",
-		"--central-etcd-endpoints", e.Central.Etcd.Endpoint,
 		"--central-dns-address", e.Central.DNS.Addr,
-	}, extraArgs...)
+	}, SyncerEtcdArgs(e.Central.Etcd), extraArgs)
 	p, err := e.L.StartEnv(filepath.Join(e.L.Dir(), "syncer"), "syncer", bin, e.SyncerEnv, args...)
 	if err != nil {
 		return nil, err

@@ -155,17 +155,29 @@ func (r *ClusterReconciler) reconcilePublishing(_ context.Context, s *clusterSco
 		return
 	}
 	r.Publisher.Ensure(s.cluster.Name, s.remote.Kubeconfig)
-	st := r.Publisher.Status(s.cluster.Name)
+	had := meta.FindStatusCondition(s.cluster.Status.Conditions, vcdnsv1alpha1.ConditionPublished) != nil
+	if ok, reason, msg, set := publishedCondition(r.Publisher.Status(s.cluster.Name), had); set {
+		s.set(vcdnsv1alpha1.ConditionPublished, ok, reason, msg)
+	}
+}
+
+// publishedCondition is the Published condition of a cluster whose publishing
+// reports st; set is false when the condition the Cluster had (had) stays.
+func publishedCondition(st publish.PublishStatus, had bool) (ok bool, reason, msg string, set bool) {
 	switch {
 	case st.Started && st.LastError == "":
-		s.set(vcdnsv1alpha1.ConditionPublished, true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused))
+		return true, "Published", fmt.Sprintf("%d hostnames published, %d refused", st.Names, st.Refused), true
+	case st.Reason != "":
+		// The central etcd refuses the syncer: nothing is published, for any cluster.
+		return false, st.Reason, fmt.Sprintf("Nothing is published: %s; what was published is kept", st.LastError), true
 	case st.Started || st.LastError != "":
-		s.set(vcdnsv1alpha1.ConditionPublished, false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError))
-	case meta.FindStatusCondition(s.cluster.Status.Conditions, vcdnsv1alpha1.ConditionPublished) != nil:
+		return false, "PublishFailed", fmt.Sprintf("%d hostnames published, %d refused; what was published is kept; last error: %s", st.Names, st.Refused, st.LastError), true
+	case had:
 		// A new session (a restarted syncer) is reading the cluster: the condition
 		// observed before stays until it knows better.
+		return false, "", "", false
 	default:
-		s.set(vcdnsv1alpha1.ConditionPublished, false, "Starting", "Reading the cluster's Gateways, HTTPRoutes and Ingresses; what was published is kept")
+		return false, "Starting", "Reading the cluster's Gateways, HTTPRoutes and Ingresses; what was published is kept", true
 	}
 }
 

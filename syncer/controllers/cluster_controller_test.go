@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/publish"
 )
 
 // Service ranges go into the tenant CoreDNS's Corefile: what is not a CIDR stays out.
@@ -69,6 +70,45 @@ func TestTenantDNSAddresses(t *testing.T) {
 			t.Parallel()
 			if got := tenantDNSAddresses(&corev1.Service{Spec: tc.spec}); !slices.Equal(got, tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The Published condition follows what publishing reports; a refusal of the central
+// etcd has a reason of its own.
+func TestPublishedCondition(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		st         publish.PublishStatus
+		had        bool
+		wantSet    bool
+		wantOK     bool
+		wantReason string
+		wantIn     string
+	}{
+		{name: "published", st: publish.PublishStatus{Started: true, Names: 3, Refused: 1}, wantSet: true, wantOK: true, wantReason: "Published", wantIn: "3 hostnames published, 1 refused"},
+		{name: "failed", st: publish.PublishStatus{Started: true, Names: 3, LastError: "writing the central DNS store: boom"}, wantSet: true, wantReason: "PublishFailed", wantIn: "last error: writing the central DNS store: boom"},
+		{name: "failed before the first publish", st: publish.PublishStatus{LastError: "listing: boom"}, had: true, wantSet: true, wantReason: "PublishFailed", wantIn: "boom"},
+		{
+			name:    "the central etcd not trusted",
+			st:      publish.PublishStatus{LastError: "the central etcd https://etcd:2379: its serving certificate is not signed by ...", Reason: vcdnsv1alpha1.ReasonCentralEtcdNotTrusted},
+			wantSet: true, wantReason: vcdnsv1alpha1.ReasonCentralEtcdNotTrusted, wantIn: "Nothing is published: the central etcd https://etcd:2379: its serving certificate",
+		},
+		{
+			name:    "the central etcd refuses, after names were published",
+			st:      publish.PublishStatus{Started: true, Names: 2, LastError: "the central etcd https://etcd:2379: it asks for a client certificate", Reason: vcdnsv1alpha1.ReasonCentralEtcdRefused},
+			wantSet: true, wantReason: vcdnsv1alpha1.ReasonCentralEtcdRefused, wantIn: "what was published is kept",
+		},
+		{name: "a new session keeps the condition it finds", st: publish.PublishStatus{}, had: true},
+		{name: "a new session of a new Cluster", st: publish.PublishStatus{}, wantSet: true, wantReason: "Starting"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ok, reason, msg, set := publishedCondition(tc.st, tc.had)
+			if set != tc.wantSet || ok != tc.wantOK || reason != tc.wantReason || !strings.Contains(msg, tc.wantIn) {
+				t.Errorf("publishedCondition: set %v ok %v %s %q, want set %v ok %v %s with %q", set, ok, reason, msg, tc.wantSet, tc.wantOK, tc.wantReason, tc.wantIn)
 			}
 		})
 	}

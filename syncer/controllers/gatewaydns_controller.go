@@ -102,6 +102,12 @@ func (r *GatewayDNSReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return records.ComputeGatewayDNS(in)
 	})
 	if err != nil {
+		if reason := publish.FailureReason(err); reason != "" {
+			// The central etcd refuses the syncer: the condition says why.
+			if err := r.setReady(ctx, helper, gd, false, reason, fmt.Sprintf("Nothing is published: %v; what was published is kept", err)); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		return ctrl.Result{}, err
 	}
 	published := map[string]bool{}

@@ -34,6 +34,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
+	"github.com/vcdns/vcdns/syncer/centraletcd"
 	"github.com/vcdns/vcdns/syncer/clusters"
 	"github.com/vcdns/vcdns/syncer/dns/hostname"
 	"github.com/vcdns/vcdns/syncer/dns/records"
@@ -53,7 +54,23 @@ type Options struct {
 	// Resync is how often a cluster's names are checked against the store again: a
 	// record someone removed comes back.
 	Resync time.Duration
+	// Guard, when set, tells why the central etcd refuses the syncer (centraletcd.Conn):
+	// while it does, Plan fails at once with its RefusedError.
+	Guard Guard
 }
+
+// Guard tells why the central etcd refuses the syncer, if it does.
+type Guard interface {
+	// Check returns an error while the central etcd refuses the syncer.
+	Check(ctx context.Context) error
+	// Explain is told the outcome of a request to the store: it returns an error
+	// that says why the central etcd refuses the syncer if it does, err otherwise.
+	Explain(ctx context.Context, err error) error
+}
+
+// readTimeout bounds reading the store: a connection etcd refuses does not fail
+// requests, it makes them wait.
+const readTimeout = 10 * time.Second
 
 // PublishStatus is what publishing reports for one cluster.
 type PublishStatus struct {
@@ -65,6 +82,18 @@ type PublishStatus struct {
 	Refused int
 	// LastError is the newest error.
 	LastError string
+	// Reason is the condition reason of LastError when it has one of its own:
+	// vcdnsv1alpha1.ReasonCentralEtcdNotTrusted or ReasonCentralEtcdRefused.
+	Reason string
+}
+
+// FailureReason is the condition reason of a publishing error that has one of its
+// own (the central etcd refuses the syncer), "" for others.
+func FailureReason(err error) string {
+	if r := centraletcd.AsRefused(err); r != nil {
+		return r.Reason
+	}
+	return ""
 }
 
 // Publisher keeps the central DNS store equal to what the Gateways, HTTPRoutes and
@@ -210,7 +239,18 @@ func (p *Publisher) Plan(ctx context.Context, compute func(*records.Claims) reco
 	store := p.Options.Store
 	p.storeMu.Lock()
 	defer p.storeMu.Unlock()
-	state, err := store.Read(ctx)
+	guard := p.Options.Guard
+	if guard != nil {
+		if err := guard.Check(ctx); err != nil {
+			return records.Result{}, fmt.Errorf("reading the central DNS store: %w", err)
+		}
+	}
+	readCtx, cancel := context.WithTimeout(ctx, readTimeout)
+	state, err := store.Read(readCtx)
+	cancel()
+	if guard != nil {
+		err = guard.Explain(ctx, err)
+	}
 	if err != nil {
 		return records.Result{}, fmt.Errorf("reading the central DNS store: %w", err)
 	}
@@ -246,7 +286,7 @@ func (p *Publisher) setStatus(name string, s *pubSession, st PublishStatus) {
 func (p *Publisher) run(ctx context.Context, name string, cfg *clusters.Kubeconfig, s *pubSession) {
 	clusters.Retry(ctx, func(ctx context.Context) error { return p.runOnce(ctx, name, cfg, s) }, func(err error, backoff time.Duration) {
 		st := p.statusOf(s)
-		st.LastError = err.Error()
+		st.LastError, st.Reason = err.Error(), FailureReason(err)
 		p.setStatus(name, s, st)
 		log.FromContext(ctx).Error(err, "Publishing session ended, restarting", "backoff", backoff)
 	})
@@ -340,7 +380,7 @@ func (r *publishCluster) Reconcile(ctx context.Context, _ reconcile.Request) (re
 
 func (r *publishCluster) fail(err error) error {
 	st := r.p.statusOf(r.session)
-	st.LastError = err.Error()
+	st.LastError, st.Reason = err.Error(), FailureReason(err)
 	r.p.setStatus(r.name, r.session, st)
 	return err
 }

@@ -66,6 +66,21 @@ const (
 	ReasonWaiting = "Waiting"
 )
 
+// Reasons of a Cluster's Published condition and of a GatewayDNS's Ready condition
+// when the central etcd cannot be used because of certificates. Nothing is published
+// while it lasts, for any cluster; what was published stays. The syncer logs the same
+// message once when it starts, and a line when it ends.
+const (
+	// ReasonCentralEtcdNotTrusted: the syncer does not trust the central etcd's serving
+	// certificate: not signed by the CA of --central-etcd-ca-file, not for the
+	// endpoint's host, or expired.
+	ReasonCentralEtcdNotTrusted = "CentralEtcdNotTrusted"
+	// ReasonCentralEtcdRefused: the central etcd does not accept the syncer's client
+	// certificate: none given (--central-etcd-cert-file, --central-etcd-key-file), not
+	// signed by a CA etcd trusts, expired, or its files cannot be read.
+	ReasonCentralEtcdRefused = "CentralEtcdRefused"
+)
+
 // FlagsMutatingAdmissionPolicy are the kube-apiserver flags that serve the Pod DNS
 // policy's API on Kubernetes 1.35, where it is beta and off by default.
 const FlagsMutatingAdmissionPolicy = "--feature-gates=MutatingAdmissionPolicy=true --runtime-config=admissionregistration.k8s.io/v1beta1=true"
