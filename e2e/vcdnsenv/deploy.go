@@ -47,11 +47,15 @@ type Deployment struct {
 	CentralDNSAddress string
 	// Volumes are the local PersistentVolumes provisioned for the etcd members.
 	Volumes []string
+	// CertSecrets are the Secrets of the central etcd's certificates (mutual TLS), in
+	// ClusterNamespace, made as config/samples/cert-manager describes them.
+	CertSecrets []string
 }
 
 // Deploy deploys vcdns onto the platform's node from config/default, as the README's
 // "Deploying with config/" tells users to: local PersistentVolumes for the etcd
-// members; a kustomize overlay written into dir that sets the images of `make images`
+// members; the Secrets of the central etcd's certificates (CentralDNSCertSecrets, in
+// place of cert-manager); a kustomize overlay written into dir that sets the images of `make images`
 // (imported into the node, never pulled), the StorageClass of those volumes and the
 // syncer's replicas; `kubectl apply --server-side -k` of it; then, once the Service
 // vcdns-central-dns has a load-balancer address, the syncer's --central-dns-address
@@ -69,6 +73,16 @@ func (e *Env) Deploy(ctx context.Context, dir string) (*Deployment, error) {
 	d := &Deployment{Overlay: dir}
 	if d.Volumes, err = e.Platform.ProvisionLocalVolumes(ctx, EtcdMembers, resource.MustParse("1Gi")); err != nil {
 		return nil, err
+	}
+	secrets, err := CentralDNSCertSecrets()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secrets {
+		if _, err := cs.CoreV1().Secrets(s.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("creating the certificate Secret %s/%s: %w", s.Namespace, s.Name, err)
+		}
+		d.CertSecrets = append(d.CertSecrets, s.Name)
 	}
 	root, err := landscape.RepoRoot()
 	if err != nil {
