@@ -28,7 +28,6 @@ import (
 	"github.com/vcdns/vcdns/e2e/landscape"
 	"github.com/vcdns/vcdns/e2e/vcdnsenv"
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
-	"github.com/vcdns/vcdns/syncer/naming"
 	"github.com/vcdns/vcdns/syncer/tenantdns"
 )
 
@@ -177,17 +176,22 @@ func TestDeploy(t *testing.T) {
 			t.Fatalf("the standby %s has reconciled %v times before it leads", standby, n)
 		}
 
+		// The node is cordoned while the leader goes, as if it had gone with its node:
+		// the Deployment's replacement cannot start and race the standby for the Lease.
+		// (Uncordoned, it won in a run here: running 0.65 s after the old leader released
+		// the Lease, while the standby asks every 2 s, jittered up to 4.4 s.)
+		cordon(ctx, t, platform, env.Platform.Node.Name, true)
 		deleted := time.Now()
 		if err := platform.CoreV1().Pods(ns).Delete(ctx, leader, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		// A change made at the moment of the deletion: the new leader must make it.
-		createService(ctx, t, tenant, "default", "after-failover", corev1.IPFamilyPolicySingleStack)
+		// A change made at the moment of the deletion, during the handover: it must not
+		// be lost, whichever leader makes it.
+		createService(ctx, t, tenant, "default", "at-failover", corev1.IPFamilyPolicySingleStack)
 
-		var acquired, firstReconcile, annotated time.Time
-		var holder, annotation string
+		var acquired, firstReconcile time.Time
+		var holder string
 		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-			now := time.Now()
 			if acquired.IsZero() {
 				var l coordinationv1.Lease
 				if err := pc.Get(ctx, types.NamespacedName{Namespace: ns, Name: vcdnsenv.SyncerLease}, &l); err == nil {
@@ -197,30 +201,49 @@ func TestDeploy(t *testing.T) {
 				}
 			}
 			if firstReconcile.IsZero() && reconcilesNow(ctx, standbyIP) > 0 {
-				firstReconcile = now
+				firstReconcile = time.Now()
 			}
-			if annotated.IsZero() {
-				var svc corev1.Service
-				if err := tenant.Get(ctx, types.NamespacedName{Namespace: "default", Name: "after-failover"}, &svc); err == nil && svc.Annotations[naming.ClusterIPAnnotation] != "" {
-					annotation, annotated = svc.Annotations[naming.ClusterIPAnnotation], now
-				}
-			}
-			return !acquired.IsZero() && !firstReconcile.IsZero() && !annotated.IsZero(), nil
+			return !acquired.IsZero() && !firstReconcile.IsZero(), nil
 		})
 		if err != nil {
-			t.Fatalf("after deleting the leader %s: Lease holder %q (acquired %v), first reconcile of %s seen %v, annotation of default/after-failover %q: %v",
-				leader, holder, acquired, standby, firstReconcile, annotation, err)
+			t.Fatalf("after deleting the leader %s: Lease holder %q (acquired %v), first reconcile of %s seen %v: %v", leader, holder, acquired, standby, firstReconcile, err)
 		}
 		if holder != standby {
 			t.Fatalf("the Lease went to %s, not to the standby replica %s", holder, standby)
 		}
-		t.Logf("failover: leader %s deleted; %s acquired the Lease %s later (its acquireTime), its reconcile counter (metrics, polled every 50 ms) was first above 0 %s after the deletion, and a tenant Service created at the deletion had its annotation %s after it",
-			leader, standby, acquired.Sub(deleted).Round(time.Millisecond), firstReconcile.Sub(deleted).Round(time.Millisecond), annotated.Sub(deleted).Round(time.Millisecond))
+		// A change made after the takeover: only the new leader can make it.
+		created := time.Now()
+		createService(ctx, t, tenant, "default", "after-failover", corev1.IPFamilyPolicySingleStack)
+		annotations := map[string]string{"after-failover": waitAnnotation(ctx, t, tenant, "default", "after-failover")}
+		annotated := time.Now()
+		annotations["at-failover"] = waitAnnotation(ctx, t, tenant, "default", "at-failover")
+		t.Logf("failover: leader %s deleted; the standby %s acquired the Lease %s later (its acquireTime), its reconcile counter (metrics, polled every 50 ms) was first above 0 %s after the deletion; a tenant Service created after the takeover had its annotation %s after its creation (polled every 100 ms)",
+			leader, standby, acquired.Sub(deleted).Round(time.Millisecond), firstReconcile.Sub(deleted).Round(time.Millisecond), annotated.Sub(created).Round(time.Millisecond))
+		cordon(ctx, t, platform, env.Platform.Node.Name, false)
+		if err := landscape.WaitDeploymentReady(ctx, platform, ns, vcdnsenv.SyncerDeployment, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
 
-		// The annotation is the address of the copy the new leader made on workload-1.
-		copySvc := copyOf(ctx, t, mustClient(t, w1), mcpNS, "default", "after-failover")
-		if want := strings.Join(copySvc.Spec.ClusterIPs, ","); annotation != want {
-			t.Fatalf("annotation of default/after-failover is %q, the copy's cluster IPs are %q", annotation, want)
+		// Each annotation is the address of the copy made on workload-1.
+		for name, annotation := range annotations {
+			copySvc := copyOf(ctx, t, mustClient(t, w1), mcpNS, "default", name)
+			if want := strings.Join(copySvc.Spec.ClusterIPs, ","); annotation != want {
+				t.Fatalf("annotation of default/%s is %q, the copy's cluster IPs are %q", name, annotation, want)
+			}
+		}
+		// The new leader wrote the annotation of the Service created after the takeover.
+		events, err := tenantCluster.AuditEvents(vcdnsenv.SyncerUser, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var writers []string
+		for _, e := range events {
+			if e.ObjectRef.Resource == "services" && e.ObjectRef.Name == "after-failover" && e.ObjectRef.Subresource == "" && (e.Verb == "update" || e.Verb == "patch") {
+				writers = append(writers, strings.Join(e.SourceIPs, ","))
+			}
+		}
+		if len(writers) == 0 || slices.ContainsFunc(writers, func(ip string) bool { return ip != standbyIP }) {
+			t.Fatalf("the writes of default/after-failover in the tenant came from %v, want the new leader %s (%s) only", writers, standby, standbyIP)
 		}
 		fetch(t, "get-app-after-failover")
 
@@ -312,6 +335,15 @@ func statOwner(path string) (int, error) {
 		return -1, fmt.Errorf("%s: no owner", path)
 	}
 	return int(st.Uid), nil
+}
+
+// cordon marks the node unschedulable, or schedulable again.
+func cordon(ctx context.Context, t *testing.T, cs kubernetes.Interface, node string, unschedulable bool) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, unschedulable)
+	if _, err := cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("cordoning node %s (%t): %v", node, unschedulable, err)
+	}
 }
 
 // tenantGatewayIP waits for the first address of the tenant Gateway.
