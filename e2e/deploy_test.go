@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/vcdns/vcdns/e2e/landscape"
 	"github.com/vcdns/vcdns/e2e/vcdnsenv"
+	"github.com/vcdns/vcdns/images"
 	vcdnsv1alpha1 "github.com/vcdns/vcdns/syncer/api/v1alpha1"
 	"github.com/vcdns/vcdns/syncer/tenantdns"
 )
@@ -87,8 +89,8 @@ func TestDeploy(t *testing.T) {
 			}
 			// etcd writes its member folder below the mount point, as 65532.
 			member := filepath.Join(pv.Spec.Local.Path, "data", "member")
-			if uid, err := statOwner(member); err != nil || uid != landscapeNonRoot {
-				t.Fatalf("volume %s of member %d: %s owned by %d, %v; want etcd's data there, owned by %d", pv.Name, i, member, uid, err, landscapeNonRoot)
+			if uid, err := statOwner(member); err != nil || uid != images.NonRoot {
+				t.Fatalf("volume %s of member %d: %s owned by %d, %v; want etcd's data there, owned by %d", pv.Name, i, member, uid, err, images.NonRoot)
 			}
 		}
 	})
@@ -153,6 +155,9 @@ func TestDeploy(t *testing.T) {
 			}
 			return nil
 		})
+		// The deployed central DNS answers the name itself, at its load-balancer address,
+		// over UDP and TCP (the host reaches it as every node does).
+		expectAnswer(ctx, t, net.JoinHostPort(deployed.CentralDNSAddress, "53"), host, dns.TypeA, tenantGatewayIP(ctx, t, tenant, "default", "web"))
 		fetch(t, "get-app")
 	})
 
@@ -255,9 +260,6 @@ func TestDeploy(t *testing.T) {
 		}, []*landscape.Cluster{w1, w2, tenantCluster})
 	})
 }
-
-// landscapeNonRoot is the user the project's images run as.
-const landscapeNonRoot = 65532
 
 // checkRestricted checks that the namespace enforces the restricted Pod Security
 // level, admitted the Pods there under it (they are younger than the label, and a Pod
