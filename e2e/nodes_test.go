@@ -62,7 +62,7 @@ func TestNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range []*landscape.Cluster{one, two} {
-		opts := dataplane.Options{IPv4Pool: c.Node.Net.LBPools[0], ForwardIP: c.Node.Net.HostIPs[0]}
+		opts := dataplane.Options{IPv4Pool: c.Node.Net.LBPools[0], ForwardIPs: c.Node.Net.HostIPs}
 		if len(c.Node.Net.LBPools) > 1 {
 			opts.IPv6Pool = c.Node.Net.LBPools[1]
 		}
@@ -183,6 +183,26 @@ func TestNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkServedBy(t, out, []string{gwIP + ":80"}, "app.gateway.test", "/via-gateway", backends)
+		// Cluster 1 is dual-stack: its Gateway's IPv6 address carries traffic too (from
+		// a Pod of cluster 1; cluster 2's Pods have IPv4 only).
+		var gw gatewayv1.Gateway
+		if err := mustClient(t, one).Get(ctx, client.ObjectKey{Namespace: ns, Name: "gw"}, &gw); err != nil {
+			t.Fatal(err)
+		}
+		var v6 string
+		for _, a := range gw.Status.Addresses {
+			if netip.MustParseAddr(a.Value).Is6() {
+				v6 = a.Value
+			}
+		}
+		if v6 == "" {
+			t.Fatalf("the Gateway of dual-stack cluster 1 has no IPv6 address: %+v", gw.Status.Addresses)
+		}
+		out, err = one.RunPod(ctx, landscape.ProbePod(ns, "get-gateway-v6", "get", "-host", "app.gateway.test", "http://["+v6+"]/via-gateway-v6"), 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkServedBy(t, out, []string{"[" + v6 + "]:80"}, "app.gateway.test", "/via-gateway-v6", backends)
 		// A host no HTTPRoute names is not routed.
 		_, err = two.RunPod(ctx, landscape.ProbePod(ns, "get-gateway-other", "get", "-timeout", "2s", "-host", "other.gateway.test", "http://"+gwIP+"/"), time.Minute)
 		if err == nil || !strings.Contains(err.Error(), "status=404") {

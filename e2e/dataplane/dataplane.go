@@ -46,11 +46,12 @@ type Options struct {
 	// other IngressClass with that controller, or without class, are served. Default
 	// DefaultClass.
 	IngressClass string
-	// ForwardIP, when set, makes the addresses of Gateways and Ingresses carry HTTP
-	// traffic on a cluster with a node: a listener per Gateway or Ingress on this host
-	// address, behind a LoadBalancer Service that kube-proxy serves at its addresses
-	// (see forwarder).
-	ForwardIP netip.Addr
+	// ForwardIPs, when set, make the addresses of Gateways and Ingresses carry HTTP
+	// traffic on a cluster with a node: a listener per Gateway or Ingress on these host
+	// addresses (one of each family at most: the host's ends of the node's link),
+	// behind a LoadBalancer Service that kube-proxy serves at its addresses (see
+	// forwarder).
+	ForwardIPs []netip.Addr
 }
 
 // complete checks opts and fills in the defaults.
@@ -68,6 +69,9 @@ func (o Options) complete() (Options, error) {
 		return o, fmt.Errorf("IPv6Pool %q is not an IPv6 prefix", o.IPv6Pool)
 	}
 	o.IPv4Pool, o.IPv6Pool = o.IPv4Pool.Masked(), o.IPv6Pool.Masked()
+	if len(o.ForwardIPs) > 2 || len(o.ForwardIPs) == 2 && o.ForwardIPs[0].Is4() == o.ForwardIPs[1].Is4() {
+		return o, fmt.Errorf("ForwardIPs %v: one address of each family at most", o.ForwardIPs)
+	}
 	return o, nil
 }
 
@@ -125,10 +129,10 @@ func start(ctx context.Context, cfg *rest.Config, opts Options) (<-chan struct{}
 		return nil, err
 	}
 	var fwds []*forwarder
-	if opts.ForwardIP.IsValid() {
+	if len(opts.ForwardIPs) > 0 {
 		c := mgr.GetClient()
 		for _, src := range []routeSource{gatewaySource{client: c}, ingressSource{client: c}} {
-			f := newForwarder(c, opts.ForwardIP, src)
+			f := newForwarder(c, opts.ForwardIPs, src)
 			if err := f.setup(mgr); err != nil {
 				return nil, err
 			}

@@ -5,7 +5,7 @@
 // (controller-runtime, no leader election, metrics or health endpoints), started with
 // Start. On a cluster with a node, traffic follows: kube-proxy serves the
 // load-balancer addresses of Services on the node (the landscape routes each pool to
-// its cluster), and with Options.ForwardIP the addresses of each Gateway and Ingress
+// its cluster), and with Options.ForwardIPs the addresses of each Gateway and Ingress
 // reach a listener of the data plane that routes HTTP by Host header and path, after
 // the attached HTTPRoutes or the Ingress's rules (see forwarder; no real Gateway or
 // Ingress implementation builds here from the module proxy alone):

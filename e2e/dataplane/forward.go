@@ -41,7 +41,8 @@ var errNoRoute = errors.New("no route")
 // forwarder makes the load-balancer addresses of one kind of served object (a Gateway
 // or an Ingress, its routeSource) carry HTTP traffic, on a landscape whose clusters
 // have nodes. For each object with addresses it runs an HTTP listener on
-// Options.ForwardIP (the host's end of the cluster's node link) and keeps a
+// Options.ForwardIPs (the host's ends of the cluster's node link, one port on each) and
+// keeps a
 // LoadBalancer Service <kind>-<name> beside the object, controlled by it: the
 // Service's load-balancer status is the object's addresses, so kube-proxy serves them
 // on the node, and its only endpoint is that listener. The listener asks the source
@@ -54,11 +55,10 @@ var errNoRoute = errors.New("no route")
 // (an HTTPS port carries plain HTTP, an Ingress's spec.tls is ignored); only the
 // first backend of a route is used (no weights, no load balancing beyond kube-proxy's);
 // filters, header and query matches, rewrites, timeouts and annotations are ignored;
-// the listener is on the host, not on the node, and serves IPv4 or IPv6 as ForwardIP
-// does. See gatewaySource and ingressSource for what each reads of its routes.
+// the listener is on the host, not on the node. See gatewaySource and ingressSource for what each reads of its routes.
 type forwarder struct {
 	client client.Client
-	ip     netip.Addr
+	ips    []netip.Addr // one of each family at most
 	src    routeSource
 
 	mu        sync.Mutex
@@ -95,9 +95,9 @@ type listener struct {
 	srv  *http.Server
 }
 
-// newForwarder returns a forwarder of src's objects with listeners on ip.
-func newForwarder(c client.Client, ip netip.Addr, src routeSource) *forwarder {
-	return &forwarder{client: c, ip: ip, src: src, listeners: map[types.NamespacedName]*listener{}}
+// newForwarder returns a forwarder of src's objects with listeners on ips.
+func newForwarder(c client.Client, ips []netip.Addr, src routeSource) *forwarder {
+	return &forwarder{client: c, ips: ips, src: src, listeners: map[types.NamespacedName]*listener{}}
 }
 
 // setup adds the forwarder's controller to mgr.
@@ -147,6 +147,14 @@ func (f *forwarder) reconcile(ctx context.Context, req reconcile.Request) (ctrl.
 		svc.Labels = fe.Labels
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
 		svc.Spec.LoadBalancerClass = ptr.To(ForwardServiceClass)
+		// Both families where the listener has both, so that kube-proxy serves the
+		// object's IPv6 addresses too.
+		svc.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyPreferDualStack)
+		if len(svc.Spec.IPFamilies) == 0 {
+			for _, ip := range f.ips {
+				svc.Spec.IPFamilies = append(svc.Spec.IPFamilies, ipFamily(ip))
+			}
+		}
 		for i := range ports { // keep the node ports the API server allocated
 			for _, old := range svc.Spec.Ports {
 				if old.Name == ports[i].Name {
@@ -171,25 +179,23 @@ func (f *forwarder) reconcile(ctx context.Context, req reconcile.Request) (ctrl.
 		}
 	}
 
-	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: name}}
-	family := discoveryv1.AddressTypeIPv4
-	if f.ip.Is6() {
-		family = discoveryv1.AddressTypeIPv6
-	}
-	if _, err := controllerutil.CreateOrUpdate(ctx, f.client, slice, func() error {
-		if err := f.mayOwn(obj, slice); err != nil {
-			return err
+	for _, ip := range f.ips {
+		slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: sliceName(name, ip)}}
+		if _, err := controllerutil.CreateOrUpdate(ctx, f.client, slice, func() error {
+			if err := f.mayOwn(obj, slice); err != nil {
+				return err
+			}
+			slice.Labels = map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vcdns-test-dataplane"}
+			slice.AddressType = discoveryv1.AddressType(ipFamily(ip))
+			slice.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{ip.String()}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
+			slice.Ports = nil
+			for _, p := range ports {
+				slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)})
+			}
+			return controllerutil.SetControllerReference(obj, slice, f.client.Scheme())
+		}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("EndpointSlice %s/%s of %s %s: %w", slice.Namespace, slice.Name, f.src.kind(), obj.GetName(), err)
 		}
-		slice.Labels = map[string]string{discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "vcdns-test-dataplane"}
-		slice.AddressType = family
-		slice.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{f.ip.String()}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
-		slice.Ports = nil
-		for _, p := range ports {
-			slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)})
-		}
-		return controllerutil.SetControllerReference(obj, slice, f.client.Scheme())
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("EndpointSlice %s/%s of %s %s: %w", slice.Namespace, name, f.src.kind(), obj.GetName(), err)
 	}
 	return ctrl.Result{}, nil
 }
@@ -205,8 +211,12 @@ func (f *forwarder) mayOwn(owner, o client.Object) error {
 
 // remove deletes the Service and EndpointSlice name of owner, if they are its.
 func (f *forwarder) remove(ctx context.Context, owner client.Object, name string) error {
-	key := types.NamespacedName{Namespace: owner.GetNamespace(), Name: name}
-	for _, o := range []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}} {
+	objs := map[string]client.Object{name: &corev1.Service{}}
+	for _, ip := range f.ips {
+		objs[sliceName(name, ip)] = &discoveryv1.EndpointSlice{}
+	}
+	for n, o := range objs {
+		key := types.NamespacedName{Namespace: owner.GetNamespace(), Name: n}
 		if err := f.client.Get(ctx, key, o); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue
@@ -240,15 +250,63 @@ func (f *forwarder) listen(key types.NamespacedName) (int, error) {
 	if l, ok := f.listeners[key]; ok {
 		return l.port, nil
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(f.ip.String(), "0"))
+	lns, err := listenAll(f.ips)
 	if err != nil {
 		return 0, fmt.Errorf("listener of %s %s: %w", f.src.kind(), key, err)
 	}
 	srv := &http.Server{Handler: f.handler(key), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	l := &listener{port: ln.Addr().(*net.TCPAddr).Port, srv: srv}
+	for _, ln := range lns {
+		go func() { _ = srv.Serve(ln) }()
+	}
+	l := &listener{port: lns[0].Addr().(*net.TCPAddr).Port, srv: srv}
 	f.listeners[key] = l
 	return l.port, nil
+}
+
+// listenAll listens on one port on every address of ips: the first address picks a
+// free port, the others take the same (tried again with another when one is taken).
+func listenAll(ips []netip.Addr) ([]net.Listener, error) {
+	var errs []error
+	for range 10 {
+		first, err := net.Listen("tcp", net.JoinHostPort(ips[0].String(), "0"))
+		if err != nil {
+			return nil, err
+		}
+		lns := []net.Listener{first}
+		port := strconv.Itoa(first.Addr().(*net.TCPAddr).Port)
+		for _, ip := range ips[1:] {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) == len(ips) {
+			return lns, nil
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	return nil, fmt.Errorf("no port free on all of %v: %w", ips, errors.Join(errs...))
+}
+
+// ipFamily is the family of ip.
+func ipFamily(ip netip.Addr) corev1.IPFamily {
+	if ip.Is6() {
+		return corev1.IPv6Protocol
+	}
+	return corev1.IPv4Protocol
+}
+
+// sliceName is the name of the EndpointSlice of the Service name for ip's family: the
+// Service's name for IPv4, with -ipv6 for IPv6.
+func sliceName(name string, ip netip.Addr) string {
+	if ip.Is4() {
+		return name
+	}
+	return strings.TrimRight(name[:min(len(name), 58)], "-") + "-ipv6"
 }
 
 func (f *forwarder) close(key types.NamespacedName) {

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -475,6 +476,7 @@ func TestOptionsComplete(t *testing.T) {
 			want: Options{GatewayClass: "gc", IngressClass: "ic", IPv4Pool: netip.MustParsePrefix("10.0.0.0/24"), IPv6Pool: netip.MustParsePrefix("fd00::/64")},
 		},
 		{name: "no IPv4 pool", opts: Options{}, wantErr: true},
+		{name: "two forward addresses of one family", opts: Options{IPv4Pool: netip.MustParsePrefix("10.0.0.0/24"), ForwardIPs: []netip.Addr{netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.1.0.2")}}, wantErr: true},
 		{name: "IPv6 as the IPv4 pool", opts: Options{IPv4Pool: netip.MustParsePrefix("fd00::/64")}, wantErr: true},
 		{name: "IPv4 as the IPv6 pool", opts: Options{IPv4Pool: netip.MustParsePrefix("10.0.0.0/24"), IPv6Pool: netip.MustParsePrefix("10.1.0.0/24")}, wantErr: true},
 		{name: "IPv4-mapped IPv6 pool", opts: Options{IPv4Pool: netip.MustParsePrefix("10.0.0.0/24"), IPv6Pool: netip.MustParsePrefix("::ffff:10.1.0.0/120")}, wantErr: true},
@@ -486,7 +488,7 @@ func TestOptionsComplete(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("complete() error = %v, want error %v", err, tc.wantErr)
 			}
-			if err == nil && got != tc.want {
+			if err == nil && !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("complete() = %+v, want %+v", got, tc.want)
 			}
 		})

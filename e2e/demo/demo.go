@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,8 +70,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	ctrllog.SetLogger(zap.New(zap.WriteTo(logFile)))
 	start := time.Now()
 
-	say("Starting the platform cluster, two workload clusters with a node each, two tenant control planes and the central DNS")
+	say("Starting the platform cluster and two workload clusters, with a node each, and two tenant control planes")
 	env, err := vcdnsenv.Setup(ctx, l, vcdnsenv.Spec{
+		PlatformNode: true,
 		Workloads:    []vcdnsenv.Workload{{Name: "workload-1", DualStack: true, Node: true}, {Name: "workload-2", DualStack: true, Node: true}},
 		MCPs:         []vcdnsenv.MCP{mcp1, mcp2},
 		Unregistered: true,
@@ -80,6 +82,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	overlay := filepath.Join(abs, "overlay")
+	say("Deploying vcdns onto the platform's node as a user does: kubectl apply --server-side -k %s (config/default and an overlay: the images of make images, local volumes for etcd, the central DNS's address)", overlay)
+	deployed, err := env.Deploy(ctx, overlay)
+	if err != nil {
+		return err
+	}
+	// Whatever happens next, the logs of vcdns's Pods are kept beside the landscape's.
+	defer func() {
+		if err := saveLogs(context.Background(), env, filepath.Join(abs, "logs")); err != nil {
+			say("Saving the logs of vcdns-system: %v", err)
+		}
+	}()
 	if err := registerFromSamples(ctx, env, say); err != nil {
 		return err
 	}
@@ -98,10 +112,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
-	say("Starting the syncer (log: %s)", filepath.Join(abs, "syncer", "syncer.log"))
-	if _, err := env.StartSyncer(ctx); err != nil {
-		return err
-	}
 	for _, m := range []vcdnsenv.MCP{mcp1, mcp2} {
 		say("Waiting for ManagedControlPlane %s/%s to be Ready", m.Namespace, m.Name)
 		if err := env.WaitMCPCondition(ctx, m, vcdnsv1alpha1.ConditionReady, metav1.ConditionTrue, 3*time.Minute); err != nil {
@@ -149,7 +159,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := writeLandscapeEnv(envFile, env); err != nil {
 			return err
 		}
-		printKeep(out, env, envFile, root)
+		printKeep(out, env, deployed, envFile, root)
 		<-ctx.Done()
 	}
 	if failed > 0 {
@@ -168,6 +178,33 @@ func registerFromSamples(ctx context.Context, env *vcdnsenv.Env, say func(string
 	}
 	say("Registering a second tenant, team-b/mcp2 on workload-2, like the sample MCP")
 	return env.RegisterMCP(ctx, mcp2, env.Tenants["team-b/mcp2"])
+}
+
+// saveLogs writes the logs of every container of vcdns-system's Pods into dir, one
+// file a container (<pod>_<container>.log), before the landscape goes.
+func saveLogs(ctx context.Context, env *vcdnsenv.Env, dir string) error {
+	cs := mustClientset(env.Platform)
+	pods, err := cs.CoreV1().Pods(vcdnsenv.ClusterNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range pods.Items {
+		for _, c := range p.Spec.Containers {
+			b, err := cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name}).DoRaw(ctx)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s/%s: %w", p.Name, c.Name, err))
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(dir, p.Name+"_"+c.Name+".log"), b, 0o644); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func createGatewayService(ctx context.Context, w *landscape.Cluster) error {

@@ -59,15 +59,18 @@ func shellQuote(s string) string {
 }
 
 // printKeep tells how to use the landscape that keeps running.
-func printKeep(out io.Writer, env *vcdnsenv.Env, envFile, root string) {
+func printKeep(out io.Writer, env *vcdnsenv.Env, deployed *vcdnsenv.Deployment, envFile, root string) {
 	fmt.Fprintf(out, "The landscape keeps running. Its kubeconfigs and the test image are in %s:\n\n", envFile)
 	b, _ := os.ReadFile(envFile)
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		fmt.Fprintln(out, "  "+l)
 	}
-	fmt.Fprintf(out, "\nThe central DNS serves at %s. Try, in another shell:\n\n", env.Central.DNS.Addr)
+	fmt.Fprintf(out, "\nvcdns runs in the namespace %s of the platform (overlay: %s); its central DNS serves at %s. Try, in another shell:\n\n",
+		vcdnsenv.ClusterNamespace, deployed.Overlay, deployed.CentralDNSAddress)
 	fmt.Fprintf(out, "  set -a; . %s; set +a; PATH=%s:$PATH\n", envFile, filepath.Join(root, "bin"))
 	fmt.Fprintln(out, `  kubectl --kubeconfig "$VCDNS_KUBECONFIG_PLATFORM" get managedcontrolplanes,clusters,gatewaydnses -A`)
+	fmt.Fprintln(out, `  kubectl --kubeconfig "$VCDNS_KUBECONFIG_PLATFORM" -n vcdns-system get pods,leases`)
+	fmt.Fprintln(out, `  kubectl --kubeconfig "$VCDNS_KUBECONFIG_PLATFORM" -n vcdns-system logs deploy/vcdns-syncer`)
 	fmt.Fprintln(out, `  kubectl --kubeconfig "$VCDNS_KUBECONFIG_TENANT_TEAM_A_MCP1" create service clusterip hello --tcp=80`)
 	fmt.Fprintf(out, "  kubectl --kubeconfig \"$VCDNS_KUBECONFIG_WORKLOAD_1\" -n %s run poke -it --rm --restart=Never \\\n", vcdnsenv.MCPNamespace(mcp1))
 	fmt.Fprintln(out, `      --image "$VCDNS_TEST_IMAGE" --image-pull-policy=Never --command -- sh`)

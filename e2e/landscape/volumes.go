@@ -18,7 +18,8 @@ import (
 
 // LocalStorageClass is the StorageClass of the local volumes ProvisionLocalVolumes
 // makes: no provisioner, and a claim is bound only once a Pod using it is scheduled
-// (WaitForFirstConsumer), as local volumes must be.
+// (WaitForFirstConsumer), as local volumes must be. It is the cluster's default class,
+// as kind's "standard" is there, so that claims that name no class get these volumes.
 const LocalStorageClass = "local"
 
 // ProvisionLocalVolumes gives the cluster's node n local PersistentVolumes of size
@@ -37,7 +38,9 @@ func (c *Cluster) ProvisionLocalVolumes(ctx context.Context, n int, size resourc
 		return nil, err
 	}
 	_, err = cs.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{
-		ObjectMeta:        metav1.ObjectMeta{Name: LocalStorageClass},
+		ObjectMeta: metav1.ObjectMeta{Name: LocalStorageClass, Annotations: map[string]string{
+			"storageclass.kubernetes.io/is-default-class": "true",
+		}},
 		Provisioner:       "kubernetes.io/no-provisioner",
 		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
 		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimRetain),

@@ -135,13 +135,16 @@ func (e *Env) applyOverlay(ctx context.Context, dir, kustomization string) error
 	return nil
 }
 
-// Overlay is the kustomization Deploy applies: config/default (base, relative to the
-// overlay's folder) with the images of `make images`, which the landscape imports into
-// every node (pull policy Never), the etcd members' claims on the node's local volumes,
+// Overlay is the kustomization Deploy applies, and the kind demo too (`vcdns-demo
+// overlay`): config/default (base, relative to the overlay's folder) with the images
+// of `make images`, which the landscapes load into every node (pull policy Never),
 // SyncerReplicas syncers, and, unless empty, the central DNS's address for the syncer.
+// The etcd members claim the cluster's default StorageClass: the landscape's local
+// volumes here, kind's "standard" there.
 func Overlay(base, centralDNSAddress string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `# Written by vcdnsenv.Deploy: config/default as it runs on the local landscape.
+	fmt.Fprintf(&b, `# Written by vcdnsenv.Overlay (make demo, and the kind demo through vcdns-demo overlay):
+# config/default with the images of make images.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
@@ -167,17 +170,14 @@ images:
     - op: replace
       path: /spec/template/spec/containers/0/imagePullPolicy
       value: Never
-    - op: add
-      path: /spec/volumeClaimTemplates/0/spec/storageClassName
-      value: %[2]s
 - target:
     kind: Deployment
-    name: %[3]s
+    name: %[2]s
   patch: |
     - op: replace
       path: /spec/replicas
-      value: %[4]d
-`, EtcdStatefulSet, landscape.LocalStorageClass, SyncerDeployment, SyncerReplicas)
+      value: %[3]d
+`, EtcdStatefulSet, SyncerDeployment, SyncerReplicas)
 	if centralDNSAddress != "" {
 		fmt.Fprintf(&b, `    - op: add
       path: /spec/template/spec/containers/0/args/-

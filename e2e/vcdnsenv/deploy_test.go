@@ -14,7 +14,7 @@ import (
 
 // TestOverlay renders the overlay Deploy applies over config/default and checks what
 // it changes: every container runs an image of `make images` that is never pulled,
-// the etcd members claim the landscape's local volumes, the syncer runs
+// the etcd members claim the default StorageClass, the syncer runs
 // SyncerReplicas replicas and is given the central DNS address only when there is one.
 func TestOverlay(t *testing.T) {
 	t.Parallel()
@@ -63,9 +63,11 @@ func TestOverlay(t *testing.T) {
 					t.Fatalf("the overlay renders no %s; it has %v", name, workloads)
 				}
 			}
+			// The cluster's default StorageClass: the landscape's local volumes, kind's
+			// standard class.
 			claims, _, _ := unstructured.NestedSlice(workloads[EtcdStatefulSet].Object, "spec", "volumeClaimTemplates")
-			if len(claims) != 1 || claims[0].(map[string]any)["spec"].(map[string]any)["storageClassName"] != landscape.LocalStorageClass {
-				t.Errorf("the etcd members claim %v, want storage class %s", claims, landscape.LocalStorageClass)
+			if len(claims) != 1 || claims[0].(map[string]any)["spec"].(map[string]any)["storageClassName"] != nil {
+				t.Errorf("the etcd members claim %v, want the default storage class", claims)
 			}
 			syncer := workloads[SyncerDeployment]
 			if replicas, _, _ := unstructured.NestedInt64(syncer.Object, "spec", "replicas"); replicas != SyncerReplicas {

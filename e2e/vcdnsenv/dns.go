@@ -164,7 +164,7 @@ func (e *Env) startDataPlane(ctx context.Context, c *landscape.Cluster, n int, d
 		opts.IPv6Pool = netip.MustParsePrefix(fmt.Sprintf("fd00:172:18:%d::/112", n))
 	}
 	if c.Node != nil {
-		opts.IPv4Pool, opts.IPv6Pool, opts.ForwardIP = c.Node.Net.LBPools[0], netip.Prefix{}, c.Node.Net.HostIPs[0]
+		opts.IPv4Pool, opts.IPv6Pool, opts.ForwardIPs = c.Node.Net.LBPools[0], netip.Prefix{}, c.Node.Net.HostIPs
 		if len(c.Node.Net.LBPools) > 1 {
 			opts.IPv6Pool = c.Node.Net.LBPools[1]
 		}
