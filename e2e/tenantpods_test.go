@@ -44,11 +44,19 @@ func TestTenantPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	workload := env.Workloads["workload-1"]
+	ns := vcdnsenv.MCPNamespace(mcp)
+	// A platform that runs its tenants under the restricted Pod Security level creates
+	// their namespaces so (the syncer keeps labels it finds): the tenant DNS, which
+	// binds port 53 as 65532 by the image's file capability, runs there too.
+	if err := mustClient(t, workload).Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+	}}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := env.StartSyncer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	workload := env.Workloads["workload-1"]
-	ns := vcdnsenv.MCPNamespace(mcp)
 	tenant := mustClient(t, env.Tenants["team-a/mcp1"])
 	wl := mustClientset(t, workload)
 
@@ -76,6 +84,31 @@ func TestTenantPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	backends := podIPs(ctx, t, wl, ns, "app=my-nginx")
+
+	t.Run("the tenant DNS binds port 53 as 65532 under the restricted level", func(t *testing.T) {
+		n, err := wl.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.Labels["pod-security.kubernetes.io/enforce"]; got != "restricted" {
+			t.Fatalf("namespace %s enforces %q, want restricted", ns, got)
+		}
+		pods, err := wl.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + tenantdns.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods.Items) == 0 {
+			t.Fatalf("no tenant DNS Pods in %s", ns)
+		}
+		for _, p := range pods.Items {
+			c := p.Spec.Containers[0]
+			if !podReady(&p) || ptr.Deref(p.Spec.SecurityContext.RunAsUser, 0) != 65532 || c.Ports[0].ContainerPort != 53 ||
+				!ptr.Deref(c.SecurityContext.ReadOnlyRootFilesystem, false) {
+				t.Fatalf("tenant DNS Pod %s: ready %t, user %v, port %d, read-only root %v; want ready, 65532, 53, read-only",
+					p.Name, podReady(&p), p.Spec.SecurityContext.RunAsUser, c.Ports[0].ContainerPort, c.SecurityContext.ReadOnlyRootFilesystem)
+			}
+		}
+	})
 
 	t.Run("a Pod of the MCP namespace fetches the tenant Service by its tenant name", func(t *testing.T) {
 		out, err := workload.RunPod(ctx, landscape.ProbePod(ns, "get-my-nginx", "get", "http://my-nginx.default.svc.cluster.local/"), 2*time.Minute)
