@@ -23,7 +23,7 @@ help: ## Show this help.
 KUBE_TOOLS := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kubelet $(BIN)/kube-proxy
 
 .PHONY: tools
-tools: $(BIN)/etcd $(KUBE_TOOLS) ## Build etcd and the Kubernetes control plane and node binaries from the pinned releases.
+tools: $(BIN)/etcd $(KUBE_TOOLS) $(BIN)/kubectl ## Build etcd, the Kubernetes control plane and node binaries and kubectl (the tests and the demo deploy with it) from the pinned releases.
 
 # The build script itself decides whether a rebuild is needed (version stamp in
 # bin/.stamp), so these targets always ask it.
@@ -89,7 +89,7 @@ verify: $(BIN)/controller-gen ## Fail when go.mod/go.sum or generated files are 
 ##@ Demo
 
 .PHONY: demo
-demo: tools coredns build $(BIN)/kubectl ## Run the local landscape, apply config/samples and check every flow (KEEP=1 leaves it running).
+demo: tools node-deps images ## Run the local landscape on real nodes (root), deploy vcdns from config/default, apply config/samples and check every flow from Pods (KEEP=1 leaves it running, _output/demo/landscape.env).
 	$(BIN)/vcdns-demo $(if $(KEEP),--keep)
 
 .PHONY: demo-kind
