@@ -43,20 +43,7 @@ func TestCentralEtcdTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	ip := waitIngressIP(ctx, t, workload, client.ObjectKeyFromObject(ing))
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "connectivity"}}); err != nil {
-		t.Fatal(err)
-	}
-	gd := &vcdnsv1alpha1.GatewayDNS{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "connectivity", Name: "gateways"},
-		Spec: vcdnsv1alpha1.GatewayDNSSpec{
-			ClusterSelector: metav1.LabelSelector{MatchLabels: map[string]string{"vcdns.io/role": "workload"}},
-			Service:         "gateway-system/gateway",
-			ResolutionType:  vcdnsv1alpha1.ResolutionLoadBalancer,
-		},
-	}
-	if err := env.Client.Create(ctx, gd); err != nil {
-		t.Fatal(err)
-	}
+	gd := createGatewayDNS(ctx, t, env)
 	central, err := env.Central.Etcd.NewClient()
 	if err != nil {
 		t.Fatal(err)

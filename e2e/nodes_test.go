@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -293,22 +292,19 @@ func stopLeavingNothing(t *testing.T, l *landscape.Landscape, before map[string]
 	}
 }
 
-// servedRE parses the report of `vcdns-probe get` from the test image's server.
-var servedRE = regexp.MustCompile(`^status=200 remote=(\S+) body=served-by=(\S+) pod-ip=(\S+) host=(\S+) path=(\S+)$`)
-
 // checkServedBy checks that a fetch went to one of remotes, asked for host and path,
 // and was answered by one of the backends (Pod name -> IP).
 func checkServedBy(t *testing.T, out string, remotes []string, host, path string, backends map[string]string) {
 	t.Helper()
-	m := servedRE.FindStringSubmatch(out)
-	if m == nil {
+	s, ok := landscape.ParseServed(out)
+	if !ok {
 		t.Fatalf("unexpected answer %q", out)
 	}
-	if !slices.Contains(remotes, m[1]) || m[4] != host || m[5] != path {
+	if !slices.Contains(remotes, s.Remote) || s.Host != host || s.Path != path {
 		t.Fatalf("answer %q: want remote one of %v, host %s, path %s", out, remotes, host, path)
 	}
-	if ip, ok := backends[m[2]]; !ok || ip != m[3] {
-		t.Fatalf("answer %q: served by %s (%s), not one of the backends %v", out, m[2], m[3], backends)
+	if ip, ok := backends[s.Pod]; !ok || ip != s.PodIP {
+		t.Fatalf("answer %q: served by %s (%s), not one of the backends %v", out, s.Pod, s.PodIP, backends)
 	}
 }
 
@@ -324,15 +320,9 @@ func mustClientset(t *testing.T, c *landscape.Cluster) kubernetes.Interface {
 // podIPs maps the names of the running Pods that match selector to their IPs.
 func podIPs(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, selector string) map[string]string {
 	t.Helper()
-	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	ips, err := landscape.RunningPodIPs(ctx, cs, ns, selector)
 	if err != nil {
 		t.Fatal(err)
-	}
-	ips := map[string]string{}
-	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-			ips[p.Name] = p.Status.PodIP
-		}
 	}
 	if len(ips) == 0 {
 		t.Fatalf("no running Pod matches %s in %s", selector, ns)

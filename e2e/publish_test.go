@@ -270,20 +270,7 @@ func TestPublish(t *testing.T) {
 				return nil
 			})
 		}
-		if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "connectivity"}}); err != nil {
-			t.Fatal(err)
-		}
-		gd := &vcdnsv1alpha1.GatewayDNS{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "connectivity", Name: "gateways"},
-			Spec: vcdnsv1alpha1.GatewayDNSSpec{
-				ClusterSelector: metav1.LabelSelector{MatchLabels: map[string]string{"vcdns.io/role": "workload"}},
-				Service:         "gateway-system/gateway",
-				ResolutionType:  vcdnsv1alpha1.ResolutionLoadBalancer,
-			},
-		}
-		if err := env.Client.Create(ctx, gd); err != nil {
-			t.Fatal(err)
-		}
+		gd := createGatewayDNS(ctx, t, env)
 		for cluster, ip := range lbIPs {
 			for _, label := range []string{"", "api.", "a.b.c."} {
 				expectAnswer(ctx, t, dns2.Addr, label+"gateway."+cluster+".connectivity.clusters.openmcp.cluster.", dns.TypeA, ip)
@@ -521,4 +508,25 @@ func waitIngressIP(ctx context.Context, t *testing.T, c client.Client, key types
 		return nil
 	})
 	return ip
+}
+
+// createGatewayDNS creates the GatewayDNS connectivity/gateways: every workload
+// cluster's gateway-system/gateway LoadBalancer Service, published by its address.
+func createGatewayDNS(ctx context.Context, t *testing.T, env *vcdnsenv.Env) *vcdnsv1alpha1.GatewayDNS {
+	t.Helper()
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "connectivity"}}); err != nil {
+		t.Fatal(err)
+	}
+	gd := &vcdnsv1alpha1.GatewayDNS{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "connectivity", Name: "gateways"},
+		Spec: vcdnsv1alpha1.GatewayDNSSpec{
+			ClusterSelector: metav1.LabelSelector{MatchLabels: map[string]string{"vcdns.io/role": "workload"}},
+			Service:         "gateway-system/gateway",
+			ResolutionType:  vcdnsv1alpha1.ResolutionLoadBalancer,
+		},
+	}
+	if err := env.Client.Create(ctx, gd); err != nil {
+		t.Fatal(err)
+	}
+	return gd
 }

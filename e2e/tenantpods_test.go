@@ -246,20 +246,10 @@ func TestTenantPods(t *testing.T) {
 		if _, err := wl.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		ips := map[string]string{}
-		waitFor(ctx, t, "the StatefulSet db's two Pods", func(ctx context.Context) error {
-			for _, name := range []string{"db-0", "db-1"} {
-				p, err := wl.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				if p.Status.PodIP == "" || !podReady(p) {
-					return fmt.Errorf("%s is not ready", name)
-				}
-				ips[name] = p.Status.PodIP
-			}
-			return nil
-		})
+		if err := landscape.WaitStatefulSetReady(ctx, wl, ns, "db", 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		ips := podIPs(ctx, t, wl, ns, "app=db")
 		out, err := workload.RunPod(ctx, landscape.ProbePod(ns, "get-db-1", "get", "-timeout", "60s", "http://db-1.db.default.svc.cluster.local:8080/"), 2*time.Minute)
 		if err != nil {
 			t.Fatal(err)

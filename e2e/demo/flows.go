@@ -7,13 +7,11 @@ import (
 	"io"
 	"maps"
 	"net"
-	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -78,16 +76,7 @@ func startBackends(ctx context.Context, env *vcdnsenv.Env) error {
 	if err := landscape.WaitDeploymentReady(ctx, cs, ns, "my-nginx", 3*time.Minute); err != nil {
 		return err
 	}
-	return poll(ctx, 3*time.Minute, func(ctx context.Context) error {
-		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if s.Status.ReadyReplicas != *s.Spec.Replicas {
-			return fmt.Errorf("StatefulSet %s/web has %d of %d replicas ready", ns, s.Status.ReadyReplicas, *s.Spec.Replicas)
-		}
-		return nil
-	})
+	return landscape.WaitStatefulSetReady(ctx, cs, ns, "web", 3*time.Minute)
 }
 
 // demoFlows are the rows of the table.
@@ -97,15 +86,9 @@ func demoFlows(env *vcdnsenv.Env) []flow {
 	tenant1 := mustClient(env.Tenants["team-a/mcp1"])
 	ns1, ns2 := vcdnsenv.MCPNamespace(mcp1), vcdnsenv.MCPNamespace(mcp2)
 	backends := func(ctx context.Context, selector string) (map[string]string, error) {
-		pods, err := cs1.CoreV1().Pods(ns1).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		ips, err := landscape.RunningPodIPs(ctx, cs1, ns1, selector)
 		if err != nil {
 			return nil, err
-		}
-		ips := map[string]string{}
-		for _, p := range pods.Items {
-			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && p.Status.PodIP != "" {
-				ips[p.Name] = p.Status.PodIP
-			}
 		}
 		if len(ips) == 0 {
 			return nil, fmt.Errorf("no running Pods %s in %s", selector, ns1)
@@ -259,19 +242,15 @@ func check(ctx context.Context, f *flow, i int) {
 		f.Answer = firstLine(report, err)
 		f.Pass = err == nil && report == want.Lookup
 	default:
-		m := servedRE.FindStringSubmatch(report)
-		if err != nil || m == nil {
+		s, ok := landscape.ParseServed(report)
+		if err != nil || !ok {
 			f.Answer = firstLine(report, err)
 			return
 		}
-		f.Answer = fmt.Sprintf("%s -> %s (%s)", m[1], m[2], m[3])
-		f.Pass = slices.Contains(want.Addrs, m[1]) && want.Backends[m[2]] == m[3]
+		f.Answer = fmt.Sprintf("%s -> %s (%s)", s.Remote, s.Pod, s.PodIP)
+		f.Pass = slices.Contains(want.Addrs, s.Remote) && want.Backends[s.Pod] == s.PodIP
 	}
 }
-
-// servedRE parses the report of `vcdns-probe get` from the test image's server:
-// remote address, Pod name and Pod IP of the backend.
-var servedRE = regexp.MustCompile(`^status=200 remote=(\S+) body=served-by=(\S+) pod-ip=(\S+) host=\S+ path=\S+$`)
 
 func firstLine(report string, err error) string {
 	if err != nil {

@@ -184,48 +184,47 @@ func clusterDNSDeployment(ns, name string, labels map[string]string) *appsv1.Dep
 // WaitDeploymentReady polls until every replica of the Deployment is updated and
 // available, and says what is missing when the deadline passes.
 func WaitDeploymentReady(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last string
-	for {
+	return waitReady(ctx, cs, "Deployment", ns, name, timeout, func(ctx context.Context) (bool, string, error) {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			want := ptr.Deref(d.Spec.Replicas, 1)
-			if d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == want && d.Status.AvailableReplicas == want && d.Status.Replicas == want {
-				return nil
-			}
-			last = fmt.Sprintf("%d/%d available, %d updated", d.Status.AvailableReplicas, want, d.Status.UpdatedReplicas)
-		} else {
-			last = err.Error()
+		if err != nil {
+			return false, "", err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("Deployment %s/%s not ready after %s: %s%s", ns, name, timeout, last, podProblems(cs, ns))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		want := ptr.Deref(d.Spec.Replicas, 1)
+		ready := d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == want && d.Status.AvailableReplicas == want && d.Status.Replicas == want
+		return ready, fmt.Sprintf("%d/%d available, %d updated", d.Status.AvailableReplicas, want, d.Status.UpdatedReplicas), nil
+	})
 }
 
 // WaitStatefulSetReady polls until every replica of the StatefulSet is updated and
 // ready, and says what is missing when the deadline passes.
 func WaitStatefulSetReady(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration) error {
+	return waitReady(ctx, cs, "StatefulSet", ns, name, timeout, func(ctx context.Context) (bool, string, error) {
+		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		want := ptr.Deref(s.Spec.Replicas, 1)
+		ready := s.Status.ObservedGeneration >= s.Generation && s.Status.UpdatedReplicas == want && s.Status.ReadyReplicas == want && s.Status.Replicas == want
+		return ready, fmt.Sprintf("%d/%d ready, %d updated", s.Status.ReadyReplicas, want, s.Status.UpdatedReplicas), nil
+	})
+}
+
+// waitReady polls check every 200 ms until it says ready, and when the deadline
+// passes says what it last reported and which Pods of the namespace do not run.
+func waitReady(ctx context.Context, cs kubernetes.Interface, kind, ns, name string, timeout time.Duration, check func(context.Context) (bool, string, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var last string
 	for {
-		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			want := ptr.Deref(s.Spec.Replicas, 1)
-			if s.Status.ObservedGeneration >= s.Generation && s.Status.UpdatedReplicas == want && s.Status.ReadyReplicas == want && s.Status.Replicas == want {
-				return nil
-			}
-			last = fmt.Sprintf("%d/%d ready, %d updated", s.Status.ReadyReplicas, want, s.Status.UpdatedReplicas)
-		} else {
-			last = err.Error()
+		ready, state, err := check(ctx)
+		if ready {
+			return nil
+		}
+		if err != nil {
+			state = err.Error()
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("StatefulSet %s/%s not ready after %s: %s%s", ns, name, timeout, last, podProblems(cs, ns))
+			return fmt.Errorf("%s %s/%s not ready after %s: %s%s", kind, ns, name, timeout, state, podProblems(cs, ns))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"strings"
 	"time"
 
@@ -162,4 +163,41 @@ func (c *Cluster) RunPod(ctx context.Context, pod *corev1.Pod, timeout time.Dura
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// Served is what `vcdns-probe get` reports of an answer of the test image's server
+// (ServerDeployment): where the request went, which Pod answered, and the host and
+// path that Pod saw.
+type Served struct {
+	Remote     string // ip:port the client connected to
+	Pod, PodIP string
+	Host, Path string
+}
+
+var servedRE = regexp.MustCompile(`^status=200 remote=(\S+) body=served-by=(\S+) pod-ip=(\S+) host=(\S+) path=(\S+)$`)
+
+// ParseServed reads a report of `vcdns-probe get` from the test image's server; ok is
+// false for any other report.
+func ParseServed(report string) (s Served, ok bool) {
+	m := servedRE.FindStringSubmatch(report)
+	if m == nil {
+		return Served{}, false
+	}
+	return Served{Remote: m[1], Pod: m[2], PodIP: m[3], Host: m[4], Path: m[5]}, true
+}
+
+// RunningPodIPs returns the IPs of the running Pods of ns that match selector and are
+// not being deleted, by Pod name.
+func RunningPodIPs(ctx context.Context, cs kubernetes.Interface, ns, selector string) (map[string]string, error) {
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	ips := map[string]string{}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && p.Status.PodIP != "" {
+			ips[p.Name] = p.Status.PodIP
+		}
+	}
+	return ips, nil
 }
